@@ -1,2 +1,693 @@
-/* placeholder, replaced by the real stub */
-int main(void) { return 0; }
+/*
+ * jspawn-stub: executes a launch plan that jspawn's Java side has already decided.
+ *
+ * Why a C stub: a JVM is always multithreaded, and the kernel refuses a new user namespace to a
+ * multithreaded process, pid namespaces apply only to children, and Java code cannot run safely
+ * after fork(). So Java plans and this single-threaded program executes. It carries no policy: every
+ * decision (which mounts, which order, which capabilities) is in the plan; the stub only runs the
+ * steps in order and reports the first failure as {step index, errno}.
+ *
+ * Processes:
+ *   monitor  - started by Java with the control socket on fd 3; reads the plan, clones the container
+ *              init into new namespaces, writes id maps, relays sync points, reports exec success or
+ *              the failing step, waits for the init and reports its wait status. It stays the parent
+ *              of the container (a "keeper", like conmon) and is otherwise idle.
+ *   init     - the clone child, PID 1 in the new pid namespace; runs the steps and execs the payload.
+ *              With an OP_FORK_INIT step it forks: PID 1 stays a minimal init (reaps, forwards
+ *              signals), PID 2 continues with the remaining steps and execs the payload.
+ *
+ * Protocol (numbered sync points; the Java side is dev.jspawn.runtime.StubProtocol, which documents
+ * the same numbers). Messages on the SOCK_SEQPACKET control socket, little-endian:
+ *   #1 Java -> monitor   the plan (one message, see read_plan()).
+ *   #2 monitor -> Java   MSG_PID {u32 type, i32 pid}: the init exists in its namespaces, id maps are
+ *                        written. Java does the outside work now (cgroup, network, registration).
+ *   #3 Java -> monitor   MSG_GO {u32 type}: the monitor releases the init (pipe), which runs its steps.
+ *   #4 init -> Java      MSG_PTY {u32 type} + SCM_RIGHTS fd: the console pty master (when planned).
+ *   #5 monitor -> Java   MSG_EXECED {u32 type}, or MSG_FAILED {u32 type, u32 step, i32 errno}.
+ *                        Exec success is seen as EOF on a close-on-exec pipe; a failing step writes
+ *                        {step, errno} into that pipe instead and exits.
+ *   #6 monitor -> Java   MSG_EXIT {u32 type, i32 wait status} when the init is gone; then it exits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PLAN_MAGIC 0x4c50534au /* "JSPL" */
+#define PLAN_VERSION 1
+#define CONTROL_FD 3
+#define MAX_PLAN (1u << 20)
+
+/* Message types: mirrored by dev.jspawn.runtime.StubProtocol. */
+enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6 };
+
+/* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
+enum {
+    OP_MOUNT = 1,          /* s src, s target, s fstype, u64 flags, s data */
+    OP_MKDIR = 2,          /* s path, u32 mode: mkdir -p, existing is fine */
+    OP_MKNOD = 3,          /* s path, u32 mode, u64 dev */
+    OP_SYMLINK = 4,        /* s target, s linkpath: existing is fine */
+    OP_WRITE_FILE = 5,     /* s path, u32 len + bytes content, u32 mode: create or truncate, never through a symlink */
+    OP_TOUCH = 6,          /* s path, u32 mode: create if missing (bind-mount target) */
+    OP_CHOWN = 7,          /* s path, u32 uid, u32 gid */
+    OP_PIVOT_ROOT = 8,     /* s newroot: pivot_root(".", ".") trick, old root detached */
+    OP_UMOUNT = 9,         /* s path, u32 flags */
+    OP_REMOUNT_RO = 10,    /* s path, u32 recursive: read-only, keeping the mount's other flags */
+    OP_MASK = 11,          /* s path, s file_source, s dir_source: bind an inaccessible node over path; missing path is fine */
+    OP_SETHOSTNAME = 12,   /* s name */
+    OP_CONSOLE_PTY = 13,   /* s ptmx, s console: open a pty in the container's devpts, bind its peer over console, send master */
+    OP_STDIO_CONSOLE = 14, /* s console: setsid, open console, make it the controlling tty, dup to 0,1,2 */
+    OP_SETSID = 15,        /* setsid (failure ignored: pipe mode from a process group leader) */
+    OP_RLIMIT = 16,        /* u32 resource, u64 soft, u64 hard */
+    OP_OOM_SCORE = 17,     /* i32 value */
+    OP_AFFINITY = 18,      /* u32 len, bytes mask */
+    OP_PERSONALITY = 19,   /* u64 persona */
+    OP_CHDIR = 20,         /* s path */
+    OP_CAPBSET = 21,       /* u64 keep: drop every other capability from the bounding set */
+    OP_KEEPCAPS = 22,      /* u32 on */
+    OP_SETGROUPS = 23,     /* u32 n, n * u32 gid */
+    OP_SETGID = 24,        /* u32 gid */
+    OP_SETUID = 25,        /* u32 uid */
+    OP_CAPS = 26,          /* u64 effective, u64 permitted, u64 inheritable */
+    OP_AMBIENT = 27,       /* u64 mask */
+    OP_NO_NEW_PRIVS = 28,
+    OP_SECCOMP = 29,       /* u32 len, bytes sock_filter[] */
+    OP_FORK_INIT = 30,     /* PID 1 stays a minimal init; the rest runs in PID 2 */
+    OP_EXEC = 31,          /* s path (or name searched in PATH), u32 argc, s*, u32 envc, s* */
+    OP_MOUNT_FD_TREE = 32, /* reserved */
+    OP_SETRESID0 = 33,     /* become root of the new user namespace (after maps are written) */
+    OP_UMASK = 34,         /* u32 mask */
+    OP_RMDIR = 35,         /* s path: remove an empty directory, missing is fine */
+    OP_UNSHARE = 36,       /* u64 flags */
+    OP_UNLINK = 37,        /* s path: remove a file or symlink */
+};
+
+/* Flag on an opcode: the step may fail with ENOENT (an optional path that does not exist). */
+#define OP_OPTIONAL 0x80000000u
+
+struct plan {
+    uint8_t *buf;
+    size_t len, pos;
+};
+
+static uint32_t clone_flags;
+static const char *uid_map, *gid_map;
+static uint32_t die_with_parent;
+static uint8_t *steps_start;
+static size_t steps_len;
+static uint32_t nsteps;
+
+/* ---- plan decoding: a malformed plan is a bug in Java, so it aborts the monitor ---------------- */
+
+static void bad_plan(const char *what) {
+    fprintf(stderr, "jspawn-stub: malformed plan: %s\n", what);
+    _exit(127);
+}
+
+static uint32_t get_u32(struct plan *p) {
+    uint32_t v;
+    if (p->pos + 4 > p->len) bad_plan("truncated u32");
+    memcpy(&v, p->buf + p->pos, 4);
+    p->pos += 4;
+    return v;
+}
+
+static uint64_t get_u64(struct plan *p) {
+    uint64_t v;
+    if (p->pos + 8 > p->len) bad_plan("truncated u64");
+    memcpy(&v, p->buf + p->pos, 8);
+    p->pos += 8;
+    return v;
+}
+
+/* Strings are u32 length (excluding NUL) followed by the bytes and a NUL; 0xffffffff is NULL. */
+static const char *get_str(struct plan *p) {
+    uint32_t n = get_u32(p);
+    if (n == 0xffffffffu) return NULL;
+    if (p->pos + n + 1 > p->len || p->buf[p->pos + n] != 0) bad_plan("bad string");
+    const char *s = (const char *)p->buf + p->pos;
+    p->pos += n + 1;
+    return s;
+}
+
+static const uint8_t *get_bytes(struct plan *p, uint32_t *n) {
+    *n = get_u32(p);
+    if (p->pos + *n > p->len) bad_plan("bad byte array");
+    const uint8_t *b = p->buf + p->pos;
+    p->pos += *n;
+    return b;
+}
+
+/* ---- messages ----------------------------------------------------------------------------------- */
+
+static void send_msg(const void *msg, size_t len) {
+    while (send(CONTROL_FD, msg, len, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+static void send_fd(uint32_t type, int fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {.iov_base = &type, .iov_len = sizeof type};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    while (sendmsg(CONTROL_FD, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+/* ---- steps -------------------------------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode) {
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp) return -ENAMETOOLONG;
+    memcpy(tmp, path, n + 1);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST) return -errno;
+        *s = '/';
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST) return -errno;
+    return 0;
+}
+
+static int remount_ro(const char *path, uint32_t recursive) {
+    if (recursive) {
+        /* mount_setattr(2) changes a whole subtree atomically and keeps each mount's other flags. */
+        struct { uint64_t set, clr, prop, userns; } attr = {0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+        if (syscall(442 /* SYS_mount_setattr */, AT_FDCWD, path, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
+            return 0;
+        if (errno != ENOSYS) return -errno;
+    }
+    struct statvfs sv;
+    if (statvfs(path, &sv) < 0) return -errno;
+    /* A mount locked by a user namespace keeps nosuid/nodev/noexec: asking to drop them is EPERM. */
+    unsigned long keep = 0;
+    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0) return -errno;
+    return 0;
+}
+
+static int open_console_pty(const char *ptmx, const char *console) {
+    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -errno;
+    if (unlockpt(master) < 0) { int e = errno; close(master); return -e; }
+    int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer < 0) { int e = errno; close(master); return -e; }
+    char procpath[64];
+    snprintf(procpath, sizeof procpath, "/proc/self/fd/%d", peer);
+    int fd = open(console, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0) close(fd);
+    if (mount(procpath, console, NULL, MS_BIND, NULL) < 0) { int e = errno; close(peer); close(master); return -e; }
+    close(peer);
+    send_fd(MSG_PTY, master);
+    close(master);
+    return 0;
+}
+
+static int stdio_console(const char *console) {
+    setsid();
+    int fd = open(console, O_RDWR | O_NOCTTY);
+    if (fd < 0) return -errno;
+    if (ioctl(fd, TIOCSCTTY, 0) < 0) { int e = errno; close(fd); return -e; }
+    for (int i = 0; i < 3; i++)
+        if (dup2(fd, i) < 0) { int e = errno; close(fd); return -e; }
+    if (fd > 2) close(fd);
+    return 0;
+}
+
+static int drop_bounding(uint64_t keep) {
+    for (int c = 0; c <= 63; c++) {
+        if (keep & (1ULL << c)) continue;
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break; /* past the kernel's last capability */
+            return -errno;
+        }
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) return -errno;
+    }
+    return 0;
+}
+
+static int set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {
+        {.effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh},
+        {.effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32), .inheritable = (uint32_t)(inh >> 32)},
+    };
+    if (syscall(SYS_capset, &h, d) < 0) return -errno;
+    return 0;
+}
+
+static int set_ambient(uint64_t mask) {
+    for (int c = 0; c <= 63; c++)
+        if ((mask & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) return -errno;
+    return 0;
+}
+
+static volatile pid_t payload_pid;
+
+static void forward_signal(int sig) {
+    if (payload_pid > 0) kill(payload_pid, sig);
+}
+
+/* --as-pid2: PID 1 stays here, reaping orphans and forwarding signals to the payload. */
+static int fork_init(void) {
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid == 0) return 0;
+    payload_pid = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    for (int s = 1; s < _NSIG; s++)
+        if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, NULL);
+    /* Leave the exec-report pipe and the control socket to the payload alone. */
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+    for (;;) {
+        int st;
+        pid_t r = waitpid(-1, &st, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            _exit(1);
+        }
+        if (r == pid) {
+            if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
+            /* Die the way the payload died, so the outside sees the same status. */
+            signal(WTERMSIG(st), SIG_DFL);
+            sigset_t m;
+            sigemptyset(&m);
+            sigaddset(&m, WTERMSIG(st));
+            sigprocmask(SIG_UNBLOCK, &m, NULL);
+            kill(getpid(), WTERMSIG(st));
+            _exit(128 + WTERMSIG(st));
+        }
+    }
+}
+
+static int do_exec(const char *path, char **argv, char **envp) {
+    if (strchr(path, '/')) {
+        execve(path, argv, envp);
+        return -errno;
+    }
+    const char *search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (char **e = envp; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) search = *e + 5;
+    int err = ENOENT;
+    char buf[4096];
+    for (const char *s = search;;) {
+        const char *colon = strchrnul(s, ':');
+        size_t dl = (size_t)(colon - s);
+        if (dl + strlen(path) + 2 < sizeof buf) {
+            memcpy(buf, dl ? s : ".", dl ? dl : 1);
+            size_t o = dl ? dl : 1;
+            buf[o++] = '/';
+            strcpy(buf + o, path);
+            execve(buf, argv, envp);
+            if (errno == EACCES) err = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR) return -errno;
+        }
+        if (!*colon) break;
+        s = colon + 1;
+    }
+    return -err;
+}
+
+/* Runs one step; returns 0 or -errno. */
+static int run_step(struct plan *p, uint32_t op) {
+    switch (op) {
+    case OP_MOUNT: {
+        const char *src = get_str(p), *tgt = get_str(p), *fs = get_str(p);
+        uint64_t flags = get_u64(p);
+        const char *data = get_str(p);
+        return mount(src, tgt, fs, flags, data) < 0 ? -errno : 0;
+    }
+    case OP_MKDIR: {
+        const char *path = get_str(p);
+        return mkdir_p(path, get_u32(p));
+    }
+    case OP_MKNOD: {
+        const char *path = get_str(p);
+        uint32_t mode = get_u32(p);
+        uint64_t dev = get_u64(p);
+        if (mknod(path, mode, dev) < 0 && errno != EEXIST) return -errno;
+        return 0;
+    }
+    case OP_SYMLINK: {
+        const char *target = get_str(p), *link = get_str(p);
+        if (symlink(target, link) < 0 && errno != EEXIST) return -errno;
+        return 0;
+    }
+    case OP_WRITE_FILE: {
+        const char *path = get_str(p);
+        uint32_t n;
+        const uint8_t *content = get_bytes(p, &n);
+        uint32_t mode = get_u32(p);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0) return -errno;
+        size_t off = 0;
+        while (off < n) {
+            ssize_t w = write(fd, content + off, n - off);
+            if (w < 0) { int e = errno; close(fd); return -e; }
+            off += (size_t)w;
+        }
+        if (fchmod(fd, mode) < 0) { int e = errno; close(fd); return -e; }
+        close(fd);
+        return 0;
+    }
+    case OP_TOUCH: {
+        const char *path = get_str(p);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, get_u32(p));
+        if (fd < 0) return -errno;
+        close(fd);
+        return 0;
+    }
+    case OP_CHOWN: {
+        const char *path = get_str(p);
+        uint32_t uid = get_u32(p), gid = get_u32(p);
+        return lchown(path, uid, gid) < 0 ? -errno : 0;
+    }
+    case OP_PIVOT_ROOT: {
+        const char *root = get_str(p);
+        /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the new. */
+        if (chdir(root) < 0) return -errno;
+        if (syscall(SYS_pivot_root, ".", ".") < 0) return -errno;
+        if (umount2(".", MNT_DETACH) < 0) return -errno;
+        if (chdir("/") < 0) return -errno;
+        return 0;
+    }
+    case OP_UMOUNT: {
+        const char *path = get_str(p);
+        return umount2(path, (int)get_u32(p)) < 0 ? -errno : 0;
+    }
+    case OP_REMOUNT_RO: {
+        const char *path = get_str(p);
+        return remount_ro(path, get_u32(p));
+    }
+    case OP_MASK: {
+        const char *path = get_str(p), *file_src = get_str(p), *dir_src = get_str(p);
+        struct stat st;
+        if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
+        if (S_ISLNK(st.st_mode)) return 0;
+        const char *src = S_ISDIR(st.st_mode) ? dir_src : file_src;
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0) return -errno;
+        return remount_ro(path, 0);
+    }
+    case OP_SETHOSTNAME: {
+        const char *name = get_str(p);
+        return sethostname(name, strlen(name)) < 0 ? -errno : 0;
+    }
+    case OP_CONSOLE_PTY: {
+        const char *ptmx = get_str(p), *console = get_str(p);
+        return open_console_pty(ptmx, console);
+    }
+    case OP_STDIO_CONSOLE:
+        return stdio_console(get_str(p));
+    case OP_SETSID:
+        setsid();
+        return 0;
+    case OP_RLIMIT: {
+        uint32_t res = get_u32(p);
+        struct rlimit rl = {.rlim_cur = get_u64(p), .rlim_max = get_u64(p)};
+        return setrlimit((int)res, &rl) < 0 ? -errno : 0;
+    }
+    case OP_OOM_SCORE: {
+        int32_t v = (int32_t)get_u32(p);
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d\n", v);
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return -errno;
+        int r = write(fd, buf, (size_t)n) < 0 ? -errno : 0;
+        close(fd);
+        return r;
+    }
+    case OP_AFFINITY: {
+        uint32_t n;
+        const uint8_t *mask = get_bytes(p, &n);
+        return syscall(SYS_sched_setaffinity, 0, (size_t)n, mask) < 0 ? -errno : 0;
+    }
+    case OP_PERSONALITY:
+        return personality((unsigned long)get_u64(p)) < 0 ? -errno : 0;
+    case OP_CHDIR:
+        return chdir(get_str(p)) < 0 ? -errno : 0;
+    case OP_CAPBSET:
+        return drop_bounding(get_u64(p));
+    case OP_KEEPCAPS:
+        return prctl(PR_SET_KEEPCAPS, get_u32(p), 0, 0, 0) < 0 ? -errno : 0;
+    case OP_SETGROUPS: {
+        uint32_t n = get_u32(p);
+        gid_t g[256];
+        if (n > 256) bad_plan("too many groups");
+        for (uint32_t i = 0; i < n; i++) g[i] = get_u32(p);
+        return setgroups(n, g) < 0 ? -errno : 0;
+    }
+    case OP_SETGID: {
+        gid_t g = get_u32(p);
+        return setresgid(g, g, g) < 0 ? -errno : 0;
+    }
+    case OP_SETUID: {
+        uid_t u = get_u32(p);
+        return setresuid(u, u, u) < 0 ? -errno : 0;
+    }
+    case OP_CAPS: {
+        uint64_t e = get_u64(p), pm = get_u64(p), i = get_u64(p);
+        return set_caps(e, pm, i);
+    }
+    case OP_AMBIENT:
+        return set_ambient(get_u64(p));
+    case OP_NO_NEW_PRIVS:
+        return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+    case OP_SECCOMP: {
+        uint32_t n;
+        const uint8_t *prog = get_bytes(p, &n);
+        struct sock_fprog fp = {.len = (unsigned short)(n / sizeof(struct sock_filter)),
+                                .filter = (struct sock_filter *)prog};
+        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0 ? -errno : 0;
+    }
+    case OP_FORK_INIT:
+        return fork_init();
+    case OP_EXEC: {
+        const char *path = get_str(p);
+        uint32_t argc = get_u32(p);
+        char **argv = calloc(argc + 1, sizeof(char *));
+        for (uint32_t i = 0; i < argc; i++) argv[i] = (char *)get_str(p);
+        uint32_t envc = get_u32(p);
+        char **envp = calloc(envc + 1, sizeof(char *));
+        for (uint32_t i = 0; i < envc; i++) envp[i] = (char *)get_str(p);
+        return do_exec(path, argv, envp);
+    }
+    case OP_SETRESID0:
+        if (setresgid(0, 0, 0) < 0) return -errno;
+        if (setresuid(0, 0, 0) < 0) return -errno;
+        return 0;
+    case OP_UMASK:
+        umask(get_u32(p));
+        return 0;
+    case OP_RMDIR:
+        return rmdir(get_str(p)) < 0 && errno != ENOENT ? -errno : 0;
+    case OP_UNLINK:
+        return unlink(get_str(p)) < 0 ? -errno : 0;
+    case OP_UNSHARE:
+        return unshare((int)get_u64(p)) < 0 ? -errno : 0;
+    default:
+        bad_plan("unknown step");
+    }
+    return 0;
+}
+
+/* ---- the container's init before exec --------------------------------------------------------- */
+
+static void init_main(int go_fd, int report_fd) {
+    /* The monitor ignores job-control signals; the container must start with clean dispositions. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < _NSIG; s++) sigaction(s, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Modes in the plan are exact; the plan sets the payload's umask with an OP_UMASK step. */
+    umask(0);
+    char go;
+    ssize_t r;
+    while ((r = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    if (r != 1) _exit(1); /* Java gave up before sync point #3 */
+    close(go_fd);
+
+    struct plan p = {.buf = steps_start, .len = steps_len, .pos = 0};
+    for (uint32_t i = 0; i < nsteps; i++) {
+        uint32_t op = get_u32(&p);
+        int rc = run_step(&p, op & ~OP_OPTIONAL);
+        if (rc == -ENOENT && (op & OP_OPTIONAL)) continue;
+        if (rc < 0) {
+            int32_t rec[2] = {(int32_t)i, -rc};
+            ssize_t w = write(report_fd, rec, sizeof rec);
+            (void)w;
+            _exit(1);
+        }
+    }
+    bad_plan("plan ended without an exec step");
+}
+
+/* ---- monitor ------------------------------------------------------------------------------------ */
+
+static int write_file(const char *path, const char *content) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = write(fd, content, strlen(content));
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    return e ? -e : 0;
+}
+
+static void read_plan(struct plan *p) {
+    p->buf = malloc(MAX_PLAN);
+    ssize_t n;
+    while ((n = recv(CONTROL_FD, p->buf, MAX_PLAN, 0)) < 0 && errno == EINTR) {}
+    if (n <= 0) _exit(0); /* Java went away before sending a plan */
+    p->len = (size_t)n;
+    p->pos = 0;
+    if (get_u32(p) != PLAN_MAGIC) bad_plan("bad magic");
+    if (get_u32(p) != PLAN_VERSION) bad_plan("version mismatch between jspawn and jspawn-stub");
+    clone_flags = get_u32(p);
+    die_with_parent = get_u32(p);
+    uid_map = get_str(p);
+    gid_map = get_str(p);
+    nsteps = get_u32(p);
+    steps_start = p->buf + p->pos;
+    steps_len = p->len - p->pos;
+}
+
+int main(void) {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Only the control socket crosses over; the container must not inherit it or anything else. */
+    if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0) {
+        fprintf(stderr, "jspawn-stub: no control socket on fd %d (run by jspawn only)\n", CONTROL_FD);
+        return 127;
+    }
+    syscall(SYS_close_range, CONTROL_FD + 1, ~0U, 0);
+    /* Java decides what a ^C or SIGTERM means; the monitor only reports. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+
+    struct plan p;
+    read_plan(&p); /* sync point #1 */
+    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+    int go[2], report[2];
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+        int32_t m[3] = {MSG_FAILED, 0xffffffff, errno};
+        send_msg(m, sizeof m);
+        return 1;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) {
+        int32_t m[3] = {MSG_FAILED, -1, errno};
+        send_msg(m, sizeof m);
+        return 1;
+    }
+    if (pid == 0) {
+        close(go[1]);
+        close(report[0]);
+        init_main(go[0], report[1]);
+    }
+    close(go[0]);
+    close(report[1]);
+
+    if (uid_map || gid_map) {
+        char path[64];
+        int rc = 0;
+        if (gid_map) {
+            snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+            rc = write_file(path, gid_map);
+        }
+        if (rc == 0 && uid_map) {
+            snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+            rc = write_file(path, uid_map);
+        }
+        if (rc < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            int32_t m[3] = {MSG_FAILED, -2, -rc};
+            send_msg(m, sizeof m);
+            return 1;
+        }
+    }
+
+    int32_t pm[2] = {MSG_PID, pid};
+    send_msg(pm, sizeof pm); /* sync point #2 */
+
+    uint32_t go_msg = 0;
+    ssize_t r;
+    while ((r = recv(CONTROL_FD, &go_msg, sizeof go_msg, 0)) < 0 && errno == EINTR) {}
+    if (r != sizeof go_msg || go_msg != MSG_GO) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return 1;
+    }
+    if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
+    close(go[1]);
+
+    int32_t rec[2];
+    size_t got = 0;
+    while (got < sizeof rec) {
+        r = read(report[0], (char *)rec + got, sizeof rec - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(report[0]);
+    if (got == sizeof rec) {
+        int32_t m[3] = {MSG_FAILED, rec[0], rec[1]};
+        send_msg(m, sizeof m);
+    } else {
+        uint32_t m = MSG_EXECED;
+        send_msg(&m, sizeof m); /* sync point #5 */
+    }
+
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) { st = 0xff00; break; }
+    }
+    int32_t em[2] = {MSG_EXIT, st};
+    send_msg(em, sizeof em); /* sync point #6 */
+    return 0;
+}

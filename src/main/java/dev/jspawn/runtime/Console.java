@@ -1,0 +1,112 @@
+package dev.jspawn.runtime;
+
+import dev.jspawn.spec.ContainerSpec.ConsoleMode;
+import dev.jspawn.sys.Syscalls;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Forwards between the host's terminal (or stdin/stdout) and the container's console pty master, on the
+ * calling thread, until the control socket becomes readable (the monitor reports the exit).
+ *
+ * <p>Interactive: stdin in raw mode is forwarded, the window size follows SIGWINCH, and three ^] within
+ * one second kill the container. Read-only: output only. Passive: nothing is forwarded, but the master
+ * is held open so the guest's console does not hang up.
+ */
+final class Console {
+    static final byte ESCAPE = 0x1d; // ^]
+    static final long ESCAPE_WINDOW_NANOS = 1_000_000_000L;
+
+    private final ConsoleMode mode;
+    private final int master;
+    private volatile boolean resized = true;
+    private int escapes;
+    private long firstEscape;
+
+    Console(ConsoleMode mode, int master) {
+        this.mode = mode;
+        this.master = master;
+    }
+
+    void windowChanged() {
+        resized = true;
+    }
+
+    /** Result of the pump: whether the user asked to kill the container with ^]^]^]. */
+    enum End { CONTROL_READABLE, ESCAPE }
+
+    /**
+     * Pumps until the control descriptor is readable or the escape sequence is typed. On return the
+     * master is still open; output that is still buffered can be drained with {@link #drain}.
+     */
+    End pump(int control) throws IOException {
+        boolean forwardInput = mode == ConsoleMode.INTERACTIVE;
+        boolean forwardOutput = mode != ConsoleMode.PASSIVE;
+        boolean stdinOpen = forwardInput;
+        boolean masterOpen = true;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(16384);
+            for (;;) {
+                if (resized && forwardInput) {
+                    resized = false;
+                    int[] ws = Syscalls.windowSize(0);
+                    if (ws == null) ws = Syscalls.windowSize(1);
+                    if (ws != null) Syscalls.setWindowSize(master, ws[0], ws[1]);
+                }
+                int[] fds = {control, stdinOpen ? 0 : -1, masterOpen && forwardOutput ? master : -1};
+                short in = Syscalls.POLLIN;
+                short[] rev = Syscalls.poll(fds, new short[] {in, in, in}, 200);
+                if (rev[2] != 0) {
+                    long n = Syscalls.read(master, buf, buf.byteSize());
+                    if (n > 0) Syscalls.writeFully(1, buf, n);
+                    else if (n == 0 || (rev[2] & Syscalls.POLLHUP) != 0) masterOpen = false;
+                }
+                if (rev[1] != 0) {
+                    long n = Syscalls.read(0, buf, buf.byteSize());
+                    if (n <= 0) {
+                        stdinOpen = false;
+                    } else {
+                        if (sawEscape(buf, n)) return End.ESCAPE;
+                        Syscalls.writeFully(master, buf, n);
+                    }
+                }
+                if (rev[0] != 0) return End.CONTROL_READABLE;
+            }
+        }
+    }
+
+    /** Copies what the container wrote before it exited. */
+    void drain() throws IOException {
+        if (mode == ConsoleMode.PASSIVE) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(16384);
+            for (int i = 0; i < 64; i++) {
+                short[] rev = Syscalls.poll(new int[] {master}, new short[] {Syscalls.POLLIN}, 0);
+                if ((rev[0] & Syscalls.POLLIN) == 0) return;
+                long n = Syscalls.read(master, buf, buf.byteSize());
+                if (n <= 0) return;
+                Syscalls.writeFully(1, buf, n);
+            }
+        }
+    }
+
+    private boolean sawEscape(MemorySegment buf, long n) {
+        for (long i = 0; i < n; i++) {
+            if (buf.get(ValueLayout.JAVA_BYTE, i) != ESCAPE) {
+                escapes = 0;
+                continue;
+            }
+            long now = System.nanoTime();
+            if (escapes == 0 || now - firstEscape > ESCAPE_WINDOW_NANOS) {
+                escapes = 1;
+                firstEscape = now;
+            } else if (++escapes == 3) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

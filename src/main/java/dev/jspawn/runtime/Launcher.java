@@ -1,0 +1,340 @@
+package dev.jspawn.runtime;
+
+import dev.jspawn.spec.ContainerSpec;
+import dev.jspawn.spec.ContainerSpec.ConsoleMode;
+import dev.jspawn.sys.Errno;
+import dev.jspawn.sys.Syscalls;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Runs one container in the foreground, as systemd-nspawn does: prepares what lives on the host (lock,
+ * temporary directories, cgroup), starts the stub with the plan, supervises the console and signals,
+ * and undoes everything when the container is gone, however it ended.
+ */
+public final class Launcher {
+    /** Exit status when the container could not be started at all. */
+    public static final int EXIT_FAILURE = 1;
+
+    private final ContainerSpec spec;
+    private final PrintStream err;
+    private final Hooks hooks;
+    private volatile int initPid = -1;
+    private volatile int killSignal;
+    private volatile Console console;
+
+    /**
+     * What the launcher needs from the parts of the runtime that live in other packages (seccomp,
+     * cgroups); a seam that keeps this class free of their details and lets tests replace them.
+     */
+    public interface Hooks {
+        /** The capability bounding set for the container. */
+        long boundingSet(ContainerSpec spec) throws IOException;
+
+        /** The seccomp program, or null for none. */
+        byte[] seccomp(ContainerSpec spec, long boundingSet) throws IOException;
+
+        /** Cgroup hierarchies to mount in the container, and whether the host is unified. */
+        CgroupPlan cgroupMounts(ContainerSpec spec) throws IOException;
+
+        /** Creates the container's cgroup; the returned handle places pids and destroys it. */
+        ContainerCgroupHandle createCgroup(ContainerSpec spec) throws IOException;
+    }
+
+    public record CgroupPlan(List<Planner.CgroupMount> mounts, boolean unified) {}
+
+    public interface ContainerCgroupHandle extends AutoCloseable {
+        void add(long pid) throws IOException;
+
+        @Override
+        void close();
+    }
+
+    public Launcher(ContainerSpec spec, PrintStream err, Hooks hooks) {
+        this.spec = spec;
+        this.err = err;
+        this.hooks = hooks;
+    }
+
+    /** Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). */
+    public void terminate() {
+        int pid = initPid;
+        if (pid > 0) {
+            try {
+                Syscalls.kill(pid, killSignal);
+            } catch (IOException ignored) {
+                // it is already gone
+            }
+        }
+    }
+
+    public void windowChanged() {
+        Console c = console;
+        if (c != null) c.windowChanged();
+    }
+
+    /** Runs the container to its end; returns jspawn's exit status (the payload's). */
+    public int run() throws IOException {
+        Path tree = spec.directory();
+        if (!Files.isDirectory(tree)) {
+            throw new IOException(Files.exists(tree) ? "Directory " + tree + " is not a directory"
+                    : "Directory " + tree + " doesn't exist");
+        }
+        killSignal = spec.killSignal() != null ? spec.killSignal() : (spec.boot() ? 34 + 3 : 9);
+        ConsoleMode mode = resolveConsole(spec.console());
+
+        try (Cleanup cleanup = new Cleanup(err);
+             TreeLock lock = TreeLock.acquire(tree)) {
+            Path runDir = Path.of(System.getProperty("jspawn.runtime", "/run/jspawn"));
+            Path staging = runDir.resolve("staging");
+            Files.createDirectories(staging);
+
+            String rootOverlay = null;
+            if (spec.ephemeral()) {
+                Path eph = cleanup.tempDir("ephemeral-");
+                Path upper = Files.createDirectory(eph.resolve("upper"));
+                Path work = Files.createDirectory(eph.resolve("work"));
+                rootOverlay = "lowerdir=" + overlayPath(tree) + ",upperdir=" + overlayPath(upper) + ",workdir="
+                        + overlayPath(work);
+            }
+
+            List<Planner.ResolvedMount> mounts = resolveMounts(cleanup);
+            Users.User user = resolveUser();
+            long bounding = hooks.boundingSet(spec);
+            byte[] seccomp = hooks.seccomp(spec, bounding);
+            CgroupPlan cg = hooks.cgroupMounts(spec);
+            String uuid = (spec.uuid() != null ? spec.uuid() : UUID.randomUUID()).toString();
+            List<String> argv = new ArrayList<>();
+            String exec = command(user, argv);
+            List<String> env = environment(user, uuid, mode);
+
+            Planner.Inputs inputs = new Planner.Inputs(spec, staging.toString(), rootOverlay, mode, bounding, seccomp,
+                    cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, false,
+                    !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), null, null, false, null, null, null,
+                    false, workingDirectory(user));
+            Plan plan = Planner.plan(inputs);
+
+            ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
+            cleanup.add(cgroup::close);
+            byte[] savedTerminal = null;
+            try (StubProcess stub = StubProcess.start()) {
+                cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
+                stub.send(plan.encode()); // sync point #1
+                StubProcess.Msg m = stub.receive(); // sync point #2
+                if (m.type() == StubProtocol.MSG_FAILED) return failed(plan, m);
+                if (m.type() != StubProtocol.MSG_PID) throw new IOException("jspawn-stub died before starting the container");
+                initPid = m.a();
+                // Outside work goes here (network, registration) before the go.
+                stub.sendGo(); // sync point #3
+
+                int master = -1;
+                for (;;) { // sync points #4 and #5
+                    m = stub.receive();
+                    if (m.type() == StubProtocol.MSG_PTY) {
+                        master = m.fd();
+                        continue;
+                    }
+                    break;
+                }
+                if (m.type() == StubProtocol.MSG_FAILED) {
+                    Syscalls.close(master);
+                    int st = awaitExit(stub);
+                    return failed(plan, m);
+                }
+                if (m.type() != StubProtocol.MSG_EXECED) throw new IOException("jspawn-stub died while starting the container");
+                if (!spec.quiet() && mode == ConsoleMode.INTERACTIVE) {
+                    err.print("Spawning container " + spec.machineName() + " on " + tree + ".\r\n"
+                            + "Press Ctrl-] three times within 1s to kill container.\r\n");
+                }
+
+                if (master >= 0) {
+                    final int fd = master;
+                    cleanup.add(() -> Syscalls.close(fd));
+                    if (mode == ConsoleMode.INTERACTIVE && Syscalls.isatty(0)) {
+                        savedTerminal = Syscalls.makeRaw(0);
+                        final byte[] saved = savedTerminal;
+                        cleanup.add(() -> Syscalls.restoreTerminal(0, saved));
+                    }
+                    Console c = new Console(mode, master);
+                    console = c;
+                    if (c.pump(stub.controlFd()) == Console.End.ESCAPE) {
+                        Syscalls.kill(initPid, 9);
+                        if (!spec.quiet()) err.print("\r\nContainer " + spec.machineName() + " terminated by pressing ^] three times.\r\n");
+                    }
+                    int st = awaitExit(stub);
+                    c.drain();
+                    return status(st);
+                }
+                return status(awaitExit(stub));
+            }
+        }
+    }
+
+    private int awaitExit(StubProcess stub) throws IOException {
+        for (;;) {
+            StubProcess.Msg m = stub.receive();
+            if (m.type() == StubProtocol.MSG_EXIT) {
+                initPid = -1;
+                stub.reap();
+                return m.a();
+            }
+            if (m.type() == 0) {
+                initPid = -1;
+                stub.reap();
+                throw new IOException("jspawn-stub died while supervising the container");
+            }
+            if (m.fd() >= 0) Syscalls.close(m.fd());
+        }
+    }
+
+    private int failed(Plan plan, StubProcess.Msg m) {
+        err.println("Failed to " + plan.describe(m.a()) + ": " + Errno.message(m.b()));
+        return EXIT_FAILURE;
+    }
+
+    /** The exit status jspawn reports for the container init's wait status. */
+    static int status(int wait) {
+        int sig = wait & 0x7f;
+        if (sig == 0) return (wait >> 8) & 0xff;
+        return 128 + sig;
+    }
+
+    private static ConsoleMode resolveConsole(ConsoleMode requested) {
+        boolean tty = Syscalls.isatty(0) && Syscalls.isatty(1);
+        if (requested == null) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
+        if (requested == ConsoleMode.AUTOPIPE) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
+        return requested;
+    }
+
+    private static String overlayPath(Path p) throws IOException {
+        String s = p.toString();
+        if (s.contains(",") || s.contains(":") || s.contains("\\")) {
+            throw new IOException("overlay paths may not contain ',', ':' or '\\': " + s);
+        }
+        return s;
+    }
+
+    private List<Planner.ResolvedMount> resolveMounts(Cleanup cleanup) throws IOException {
+        List<Planner.ResolvedMount> out = new ArrayList<>();
+        Path tree = spec.directory();
+        for (ContainerSpec.CustomMount cm : spec.mounts()) {
+            switch (cm) {
+                case ContainerSpec.Bind b -> {
+                    Path src = b.source() == null ? cleanup.tempDir("bind-") : b.source();
+                    if (b.sourceInImage()) {
+                        String rel = tree.relativize(src).toString();
+                        src = TreePaths.resolve(tree, "/" + rel);
+                    }
+                    if (!Files.exists(src)) throw new IOException("Failed to stat " + src + ": No such file or directory");
+                    out.add(new Planner.ResolvedMount(Planner.ResolvedMount.Kind.BIND, src.toString(), b.destination(),
+                            b.readOnly(), b.recursive(), Files.isDirectory(src), null));
+                }
+                case ContainerSpec.Tmpfs t -> out.add(new Planner.ResolvedMount(Planner.ResolvedMount.Kind.TMPFS, "tmpfs",
+                        t.destination(), false, false, true, t.options() == null ? "mode=0755" : t.options()));
+                case ContainerSpec.Inaccessible i -> out.add(new Planner.ResolvedMount(
+                        Planner.ResolvedMount.Kind.INACCESSIBLE, null, i.destination(), false, false, true, null));
+                case ContainerSpec.Overlay o -> {
+                    StringBuilder lower = new StringBuilder();
+                    for (int i = o.lowers().size() - 1; i >= 0; i--) {
+                        Path l = o.lowers().get(i);
+                        if (!Files.isDirectory(l)) throw new IOException("Overlay lower directory " + l + " doesn't exist");
+                        if (lower.length() > 0) lower.append(':');
+                        lower.append(overlayPath(l));
+                    }
+                    String opts;
+                    if (o.readOnly()) {
+                        opts = "lowerdir=" + lower;
+                    } else {
+                        Path base = cleanup.tempDir("overlay-");
+                        Path upper = o.upper() != null ? o.upper() : Files.createDirectory(base.resolve("upper"));
+                        if (!Files.isDirectory(upper)) throw new IOException("Overlay upper directory " + upper + " doesn't exist");
+                        Path work = Files.createDirectory(base.resolve("work"));
+                        opts = "lowerdir=" + lower + ",upperdir=" + overlayPath(upper) + ",workdir=" + overlayPath(work);
+                    }
+                    out.add(new Planner.ResolvedMount(Planner.ResolvedMount.Kind.OVERLAY, "overlay", o.destination(),
+                            o.readOnly(), false, true, opts));
+                }
+            }
+        }
+        return out;
+    }
+
+    private Users.User resolveUser() throws IOException {
+        String name = spec.user() == null ? "root" : spec.user();
+        Users.User u = Users.lookup(spec.directory(), name);
+        if (u == null) {
+            if (spec.user() == null) return new Users.User("root", 0, 0, new int[] {0}, "/root", null);
+            throw new IOException("Failed to resolve user " + name + " in " + spec.directory() + "/etc/passwd: no such user");
+        }
+        return u;
+    }
+
+    /** Fills argv and returns the program to execute (the default is the user's login shell). */
+    private String command(Users.User user, List<String> argv) throws IOException {
+        if (!spec.argv().isEmpty()) {
+            argv.addAll(spec.argv());
+            return spec.argv().get(0);
+        }
+        String shell = user.shell();
+        if (shell == null || !exists("/" + stripSlash(shell))) shell = "/bin/sh";
+        if (!exists(shell)) {
+            throw new IOException("Directory " + spec.directory() + " doesn't look like it has an OS tree "
+                    + "(/bin/sh is missing) and no command was given");
+        }
+        argv.add("-" + shell.substring(shell.lastIndexOf('/') + 1));
+        return shell;
+    }
+
+    private static String stripSlash(String s) {
+        return s.startsWith("/") ? s.substring(1) : s;
+    }
+
+    private boolean exists(String containerPath) throws IOException {
+        return Files.exists(TreePaths.resolve(spec.directory(), containerPath), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private String workingDirectory(Users.User user) throws IOException {
+        if (spec.workingDirectory() != null) return spec.workingDirectory();
+        if (user.home() != null && Files.isDirectory(TreePaths.resolve(spec.directory(), user.home()))) return user.home();
+        return "/";
+    }
+
+    private List<String> environment(Users.User user, String uuid, ConsoleMode mode) {
+        List<String> env = new ArrayList<>();
+        env.add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.add("container=systemd-nspawn");
+        env.add("container_uuid=" + uuid);
+        String term = System.getenv("TERM");
+        env.add("TERM=" + (mode == ConsoleMode.INTERACTIVE && term != null ? term : "vt220"));
+        env.add("HOME=" + (user.home() == null ? "/" : user.home()));
+        env.add("USER=" + user.name());
+        env.add("LOGNAME=" + user.name());
+        if (user.shell() != null) env.add("SHELL=" + user.shell());
+        for (String e : spec.environment()) {
+            String key = e.contains("=") ? e.substring(0, e.indexOf('=') + 1) : e + "=";
+            env.removeIf(x -> x.startsWith(key));
+            if (e.contains("=")) env.add(e);
+            else if (System.getenv(e) != null) env.add(e + "=" + System.getenv(e));
+        }
+        return env;
+    }
+
+    private static byte[] hostOsRelease() {
+        for (String p : new String[] {"/etc/os-release", "/usr/lib/os-release"}) {
+            try {
+                return Files.readAllBytes(Path.of(p));
+            } catch (IOException ignored) {
+                // try the next
+            }
+        }
+        return "ID=linux\n".getBytes(StandardCharsets.US_ASCII);
+    }
+}

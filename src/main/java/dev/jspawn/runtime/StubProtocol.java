@@ -1,0 +1,24 @@
+package dev.jspawn.runtime;
+
+/**
+ * The control protocol between jspawn and jspawn-stub, documented once here and in the header comment
+ * of src/main/c/stub.c (the numbers must match; a unit test checks them).
+ *
+ * <pre>
+ *  #1 Java -> monitor  the plan (one SOCK_SEQPACKET message, {@link Plan#encode})
+ *  #2 monitor -> Java  MSG_PID(pid): the init exists in its namespaces, id maps are written;
+ *                      Java does the outside work now: cgroup placement, limits, (later) network
+ *  #3 Java -> monitor  MSG_GO: the init runs its steps
+ *  #4 init -> Java     MSG_PTY + descriptor: the console pty master, when planned
+ *  #5 monitor -> Java  MSG_EXECED, or MSG_FAILED(step, errno): step -1 = clone, -2 = id maps
+ *  #6 monitor -> Java  MSG_EXIT(wait status), then the monitor exits
+ * </pre>
+ */
+final class StubProtocol {
+    private StubProtocol() {}
+
+    static final int PLAN_MAGIC = 0x4c50534a; // "JSPL"
+    static final int PLAN_VERSION = 1;
+
+    static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6;
+}
