@@ -1,0 +1,57 @@
+#!/bin/sh
+# Installs jspawn on this machine and, with --demo, runs a container from a busybox image that it makes.
+#   ./install.sh [--demo] [--prefix /usr/local]
+# Needs root, Debian's apt (for busybox-static and the build tools when missing) and a JDK 25.
+set -eu
+cd "$(dirname "$0")"
+prefix=/usr/local
+demo=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --demo) demo=1 ;;
+        --prefix) prefix=$2; shift ;;
+        *) echo "usage: $0 [--demo] [--prefix DIR]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ "$(id -u)" = 0 ] || { echo "install.sh: must run as root" >&2; exit 1; }
+
+missing=
+for p in busybox-static maven gcc libc6-dev; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "Installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+. ./scripts/java-home.sh
+echo "Building jspawn with $JAVA_HOME"
+mvn -B -q -DskipTests package
+
+lib=$prefix/lib/jspawn
+install -d "$lib" "$prefix/bin"
+install -m 0644 target/jspawn.jar "$lib/jspawn.jar"
+install -m 0755 target/classes/jspawn-stub "$lib/jspawn-stub"
+ln -sfn "$JAVA_HOME/bin/java" "$lib/java"
+for cmd in jspawn; do
+    install -m 0755 "bin/$cmd" "$prefix/bin/$cmd"
+done
+# The JDK's AOT cache makes every start skip class loading and linking; it is made by one training run.
+./scripts/mkrootfs-busybox.sh /var/lib/machines/busybox >/dev/null
+rm -f "$lib/jspawn.aot"
+"$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$lib/jspawn.aot" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -XX:-UsePerfData --enable-native-access=ALL-UNNAMED -Djspawn.stub="$lib/jspawn-stub" -cp "$lib/jspawn.jar" \
+    dev.jspawn.cli.Jspawn -q -D /var/lib/machines/busybox /bin/true </dev/null >/dev/null 2>&1 \
+    || echo "warning: could not create the AOT cache (jspawn works, but starts slower), ignoring" >&2
+echo "Installed jspawn in $prefix/bin (library in $lib)"
+
+if [ -n "$demo" ]; then
+    if [ -t 0 ] && [ -t 1 ]; then
+        echo "Starting a shell in /var/lib/machines/busybox; exit it or press Ctrl-] three times."
+        exec "$prefix/bin/jspawn" -D /var/lib/machines/busybox -M busybox
+    fi
+    exec "$prefix/bin/jspawn" -D /var/lib/machines/busybox -M busybox /bin/sh -c \
+        'echo "Hello from $(hostname): PID $$, $(ls /proc | grep -c "^[0-9]") processes visible, container=$container"'
+fi
