@@ -103,6 +103,7 @@ enum {
     OP_RMDIR = 35,         /* s path: remove an empty directory, missing is fine */
     OP_UNSHARE = 36,       /* u64 flags */
     OP_UNLINK = 37,        /* s path: remove a file or symlink */
+    OP_ATTACH_IDMAP = 38,  /* s target: attach the id-mapped tree the monitor prepared (plan header) */
 };
 
 /* Flag on an opcode: the step may fail with ENOENT (an optional path that does not exist). */
@@ -116,6 +117,8 @@ struct plan {
 static uint32_t clone_flags;
 static const char *uid_map, *gid_map;
 static uint32_t die_with_parent;
+static const char *idmap_path; /* tree to clone as an id-mapped mount before the container starts */
+static int idmap_fd = -1;
 static uint8_t *steps_start;
 static size_t steps_len;
 static uint32_t nsteps;
@@ -516,6 +519,15 @@ static int run_step(struct plan *p, uint32_t op) {
         return 0;
     case OP_RMDIR:
         return rmdir(get_str(p)) < 0 && errno != ENOENT ? -errno : 0;
+    case OP_ATTACH_IDMAP: {
+        const char *target = get_str(p);
+        if (idmap_fd < 0) return -EBADF;
+        if (syscall(429 /* move_mount */, idmap_fd, "", AT_FDCWD, target, 0x4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
+            return -errno;
+        close(idmap_fd);
+        idmap_fd = -1;
+        return 0;
+    }
     case OP_UNLINK:
         return unlink(get_str(p)) < 0 ? -errno : 0;
     case OP_UNSHARE:
@@ -573,6 +585,62 @@ static int write_file(const char *path, const char *content) {
     return e ? -e : 0;
 }
 
+static int write_maps(pid_t pid) {
+    char path[64];
+    int rc = 0;
+    if (gid_map) {
+        snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+        rc = write_file(path, gid_map);
+    }
+    if (rc == 0 && uid_map) {
+        snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+        rc = write_file(path, uid_map);
+    }
+    return rc;
+}
+
+/*
+ * An id-mapped clone of the tree (--private-users-ownership=map): a throwaway user namespace with the
+ * container's maps gives mount_setattr(2) the mapping; the clone is detached until the container's
+ * init attaches it on its root (OP_ATTACH_IDMAP). Done here, in the host's user namespace, because
+ * id-mapping a mount needs privilege over the file system's own user namespace.
+ */
+static int acquire_idmapped_tree(void) {
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) return -errno;
+    pid_t c = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (c < 0) { int e = errno; close(sync[0]); close(sync[1]); return -e; }
+    if (c == 0) {
+        char b;
+        close(sync[1]);
+        while (read(sync[0], &b, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(sync[0]);
+    int rc = write_maps(c), userns = -1;
+    if (rc == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", c);
+        userns = open(path, O_RDONLY | O_CLOEXEC);
+        if (userns < 0) rc = -errno;
+    }
+    close(sync[1]);
+    waitpid(c, NULL, 0);
+    if (rc < 0) return rc;
+    int tree = (int)syscall(428 /* open_tree */, AT_FDCWD, idmap_path, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+    if (tree < 0) { rc = -errno; close(userns); return rc; }
+    struct { uint64_t set, clr, prop, userns; } attr = {0x100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)userns};
+    if (syscall(442 /* mount_setattr */, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+        rc = -errno;
+        close(tree);
+        close(userns);
+        return rc;
+    }
+    close(userns);
+    idmap_fd = tree;
+    return 0;
+}
+
 static void read_plan(struct plan *p) {
     p->buf = malloc(MAX_PLAN);
     ssize_t n;
@@ -586,6 +654,7 @@ static void read_plan(struct plan *p) {
     die_with_parent = get_u32(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
+    idmap_path = get_str(p);
     nsteps = get_u32(p);
     steps_start = p->buf + p->pos;
     steps_len = p->len - p->pos;
@@ -612,9 +681,18 @@ int main(void) {
     read_plan(&p); /* sync point #1 */
     if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
+    if (idmap_path) {
+        int rc = acquire_idmapped_tree();
+        if (rc < 0) {
+            int32_t m[3] = {MSG_FAILED, -3, -rc};
+            send_msg(m, sizeof m);
+            return 1;
+        }
+    }
+
     int go[2], report[2];
     if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-        int32_t m[3] = {MSG_FAILED, 0xffffffff, errno};
+        int32_t m[3] = {MSG_FAILED, -1, errno};
         send_msg(m, sizeof m);
         return 1;
     }
@@ -632,17 +710,12 @@ int main(void) {
     close(go[0]);
     close(report[1]);
 
+    if (idmap_fd >= 0) {
+        close(idmap_fd); /* the child has its copy */
+        idmap_fd = -1;
+    }
     if (uid_map || gid_map) {
-        char path[64];
-        int rc = 0;
-        if (gid_map) {
-            snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-            rc = write_file(path, gid_map);
-        }
-        if (rc == 0 && uid_map) {
-            snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-            rc = write_file(path, uid_map);
-        }
+        int rc = write_maps(pid);
         if (rc < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);

@@ -55,6 +55,8 @@ public final class Jspawn {
             Path dir = null;
             String machine = null;
             boolean eph = false, quiet = false, net = false;
+            ContainerSpec.PrivateUsers pu = ContainerSpec.PrivateUsers.NO;
+            ContainerSpec.PrivateUsersOwnership own = null;
             int i = 0;
             for (; i < args.length; i++) {
                 String a = args[i];
@@ -63,6 +65,8 @@ public final class Jspawn {
                 else if (a.equals("-x")) eph = true;
                 else if (a.equals("-q")) quiet = true;
                 else if (a.equals("--private-network")) net = true;
+                else if (a.equals("-U")) pu = new ContainerSpec.PrivateUsers(ContainerSpec.PrivateUsers.Mode.PICK, 0, 0);
+                else if (a.equals("--private-users-ownership=chown")) own = ContainerSpec.PrivateUsersOwnership.CHOWN;
                 else if (a.startsWith("-")) throw new SpecException("unrecognized option '" + a + "'");
                 else break;
             }
@@ -71,7 +75,7 @@ public final class Jspawn {
             List<String> argv = new ArrayList<>(List.of(args).subList(i, args.length));
             return new ContainerSpec(dir, null, eph, false, machine != null ? machine : dir.getFileName().toString(),
                     null, null, quiet, false, false, argv, null, List.of(), null, null, false, null, List.of(), false, false,
-                    ContainerSpec.PrivateUsers.NO, ContainerSpec.PrivateUsersOwnership.OFF, net, 0, 0, 0, false,
+                    pu, own, net, 0, 0, 0, false,
                     List.of(), List.of(), List.of(), null, null, null, ContainerSpec.ResolvConfMode.AUTO,
                     ContainerSpec.TimezoneMode.AUTO, ContainerSpec.LinkJournal.AUTO, List.of(), null,
                     ContainerSpec.SettingsMode.YES);

@@ -106,6 +106,8 @@ public final class Launcher {
                         + overlayPath(work);
             }
 
+            UserNamespaces.Mapping ids = UserNamespaces.prepare(spec, tree);
+            if (ids != null) cleanup.add(ids::close);
             List<Planner.ResolvedMount> mounts = resolveMounts(cleanup);
             Users.User user = resolveUser();
             long bounding = hooks.boundingSet(spec);
@@ -117,7 +119,8 @@ public final class Launcher {
             List<String> env = environment(user, uuid, mode);
 
             Planner.Inputs inputs = new Planner.Inputs(spec, staging.toString(), rootOverlay, mode, bounding, seccomp,
-                    cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, false,
+                    cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
+                    ids == null ? null : ids.map(), ids != null && ids.idmap(),
                     !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), null, null, false, null, null, null,
                     false, workingDirectory(user));
             Plan plan = Planner.plan(inputs);

@@ -22,6 +22,8 @@ public final class Plan {
     int cloneFlags;
     boolean dieWithParent = true;
     String uidMap, gidMap;
+    /** The tree the monitor clones as an id-mapped mount before the clone, or null. */
+    String idmapTree;
     private final List<String> descriptions = new ArrayList<>();
     private final Enc steps = new Enc();
     private int count;
@@ -30,6 +32,7 @@ public final class Plan {
     public String describe(int index) {
         if (index == -1) return "create the container's namespaces";
         if (index == -2) return "write the container's user namespace id maps";
+        if (index == -3) return "create the id-mapped mount of " + idmapTree;
         return index >= 0 && index < descriptions.size() ? descriptions.get(index) : "run setup step " + index;
     }
 
@@ -69,6 +72,10 @@ public final class Plan {
 
     public void mknod(String path, int mode, long dev, String description) {
         step(StubOp.MKNOD, description).str(path).u32(mode).u64(dev);
+    }
+
+    public void attachIdmappedTree(String target, String description) {
+        step(StubOp.ATTACH_IDMAP, description).str(target);
     }
 
     public void unlinkFile(String path, String description) {
@@ -205,7 +212,7 @@ public final class Plan {
     public byte[] encode() {
         Enc head = new Enc();
         head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0)
-                .str(uidMap).str(gidMap).u32(count);
+                .str(uidMap).str(gidMap).str(idmapTree).u32(count);
         head.out.write(steps.out.toByteArray(), 0, steps.out.size());
         return head.out.toByteArray();
     }

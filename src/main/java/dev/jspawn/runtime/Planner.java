@@ -44,7 +44,9 @@ public final class Planner {
             "/proc/fs", "/proc/irq");
 
     /** A v1 hierarchy, or the unified one, to mount under the container's /sys/fs/cgroup. */
-    public record CgroupMount(String name, String fstype, String options, boolean writable) {}
+    public record CgroupMount(String name, String fstype, String options, boolean writable,
+                              /* the host directory of the container's cgroup in this hierarchy, bound in a user namespace */
+                              String hostPath) {}
 
     /** A custom mount with host paths resolved and temporary directories created by the launcher. */
     public record ResolvedMount(Kind kind, String source, String destination, boolean readOnly, boolean recursive,
@@ -72,6 +74,8 @@ public final class Planner {
             List<String> environment,
             /* container uid/gid of the tty group for devpts */ int ttyGid,
             boolean userNamespace,
+            /* "0 BASE SIZE" for uid_map and gid_map, or null */ String idMap,
+            /* attach an id-mapped clone of the tree as the root (--private-users-ownership=map) */ boolean idmapRoot,
             boolean tmpfsTmp,
             /* bytes to write into /etc/resolv.conf, or null to leave it */ byte[] resolvConf,
             /* host file to bind over /etc/resolv.conf read-only, or null */ String resolvConfBind,
@@ -90,11 +94,18 @@ public final class Planner {
         p.cloneFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWCGROUP
                 | (spec.privateNetwork() ? CLONE_NEWNET : 0) | (in.userNamespace() ? CLONE_NEWUSER : 0);
 
-        if (in.userNamespace()) p.setresid0();
+        if (in.userNamespace()) {
+            p.uidMap = in.idMap();
+            p.gidMap = in.idMap();
+            p.setresid0();
+        }
         p.mount(null, "/", null, MS_REC | MS_SLAVE, null, "make mount propagation of / slave");
 
         // --- the root ---
-        if (in.rootOverlay() != null) {
+        if (in.idmapRoot()) {
+            p.idmapTree = tree.toString();
+            p.attachIdmappedTree(t, "attach the id-mapped tree " + tree + " on the container root");
+        } else if (in.rootOverlay() != null) {
             p.mount("overlay", t, "overlay", 0, in.rootOverlay(), "mount the ephemeral overlay of " + tree + " on the container root");
         } else {
             p.mount(tree.toString(), t, null, MS_BIND | MS_REC, null, "bind mount " + tree + " on the container root");
@@ -115,7 +126,13 @@ public final class Planner {
 
         // --- /sys ---
         String sys = target(p, tree, t, "/sys", true);
-        p.mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, null, "mount sysfs on /sys");
+        if (in.userNamespace() && !spec.privateNetwork()) {
+            // sysfs can be mounted only by the owner of the network namespace: bind the host's instead.
+            p.mount("/sys", sys, null, MS_BIND | MS_REC, null, "bind mount /sys");
+            p.remountReadOnly(sys, true, "make /sys read-only");
+        } else {
+            p.mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, null, "mount sysfs on /sys");
+        }
         if (!in.cgroups().isEmpty()) {
             String cg = sys + "/fs/cgroup";
             if (in.cgroupUnified()) {
@@ -128,8 +145,14 @@ public final class Planner {
                 for (CgroupMount m : in.cgroups()) {
                     String d = cg + "/" + m.name();
                     p.mkdir(d, 0755, "create /sys/fs/cgroup/" + m.name());
-                    p.mount("cgroup", d, m.fstype(), MS_NOSUID | MS_NOEXEC | MS_NODEV | (m.writable() ? 0 : MS_RDONLY),
-                            m.options(), "mount cgroup hierarchy " + m.options() + " on /sys/fs/cgroup/" + m.name());
+                    if (in.userNamespace() && m.hostPath() != null) {
+                        // v1 hierarchies cannot be mounted in a user namespace: bind the container's subtree.
+                        p.mount(m.hostPath(), d, null, MS_BIND, null, "bind mount " + m.hostPath() + " on /sys/fs/cgroup/" + m.name());
+                        if (!m.writable()) p.remountReadOnly(d, false, "make /sys/fs/cgroup/" + m.name() + " read-only");
+                    } else {
+                        p.mount("cgroup", d, m.fstype(), MS_NOSUID | MS_NOEXEC | MS_NODEV | (m.writable() ? 0 : MS_RDONLY),
+                                m.options(), "mount cgroup hierarchy " + m.options() + " on /sys/fs/cgroup/" + m.name());
+                    }
                 }
                 p.remountReadOnly(cg, false, "make /sys/fs/cgroup read-only");
             }
