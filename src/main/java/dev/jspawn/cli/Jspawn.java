@@ -52,7 +52,7 @@ public final class Jspawn {
     /** Until the full option parser lands: -D, -M, -x, -q, --private-network, COMMAND. */
     static final class TemporaryArgs {
         static ContainerSpec parse(String[] args) throws SpecException {
-            Path dir = null;
+            Path dir = null, template = null;
             String machine = null;
             boolean eph = false, quiet = false, net = false;
             ContainerSpec.PrivateUsers pu = ContainerSpec.PrivateUsers.NO;
@@ -63,6 +63,7 @@ public final class Jspawn {
                 if (a.equals("-D")) dir = Path.of(args[++i]);
                 else if (a.equals("-M")) machine = args[++i];
                 else if (a.equals("-x")) eph = true;
+                else if (a.startsWith("--template=")) template = Path.of(a.substring(11));
                 else if (a.equals("-q")) quiet = true;
                 else if (a.equals("--private-network")) net = true;
                 else if (a.equals("-U")) pu = new ContainerSpec.PrivateUsers(ContainerSpec.PrivateUsers.Mode.PICK, 0, 0);
@@ -73,7 +74,7 @@ public final class Jspawn {
             if (dir == null) dir = Path.of("").toAbsolutePath();
             dir = dir.toAbsolutePath().normalize();
             List<String> argv = new ArrayList<>(List.of(args).subList(i, args.length));
-            return new ContainerSpec(dir, null, eph, false, machine != null ? machine : dir.getFileName().toString(),
+            return new ContainerSpec(dir, template, eph, false, machine != null ? machine : dir.getFileName().toString(),
                     null, null, quiet, false, false, argv, null, List.of(), null, null, false, null, List.of(), false, false,
                     pu, own, net, 0, 0, 0, false,
                     List.of(), List.of(), List.of(), null, null, null, ContainerSpec.ResolvConfMode.AUTO,

@@ -84,6 +84,7 @@ public final class Launcher {
     /** Runs the container to its end; returns jspawn's exit status (the payload's). */
     public int run() throws IOException {
         Path tree = spec.directory();
+        if (spec.template() != null && !Files.exists(tree, LinkOption.NOFOLLOW_LINKS)) populateFromTemplate(tree);
         if (!Files.isDirectory(tree)) {
             throw new IOException(Files.exists(tree) ? "Directory " + tree + " is not a directory"
                     : "Directory " + tree + " doesn't exist");
@@ -98,7 +99,13 @@ public final class Launcher {
             Files.createDirectories(staging);
 
             String rootOverlay = null;
-            if (spec.ephemeral()) {
+            Path snapshot = null;
+            if (spec.ephemeral() && Btrfs.isSubvolume(tree)) {
+                snapshot = tree.resolveSibling(".#" + tree.getFileName() + Long.toHexString(System.nanoTime()));
+                Btrfs.snapshot(tree, snapshot);
+                final Path snap = snapshot;
+                cleanup.add(() -> Btrfs.deleteSubvolume(snap));
+            } else if (spec.ephemeral()) {
                 Path eph = cleanup.tempDir("ephemeral-");
                 Path upper = Files.createDirectory(eph.resolve("upper"));
                 Path work = Files.createDirectory(eph.resolve("work"));
@@ -118,7 +125,8 @@ public final class Launcher {
             String exec = command(user, argv);
             List<String> env = environment(user, uuid, mode);
 
-            Planner.Inputs inputs = new Planner.Inputs(spec, staging.toString(), rootOverlay, mode, bounding, seccomp,
+            ContainerSpec planned = snapshot == null ? spec : withDirectory(spec, snapshot);
+            Planner.Inputs inputs = new Planner.Inputs(planned, staging.toString(), rootOverlay, mode, bounding, seccomp,
                     cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
                     ids == null ? null : ids.map(), ids != null && ids.idmap(),
                     !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), null, null, false, null, null, null,
@@ -179,6 +187,41 @@ public final class Launcher {
                 return status(awaitExit(stub));
             }
         }
+    }
+
+    /** --template: the missing tree becomes a btrfs snapshot of the template, or a copy of it. */
+    private void populateFromTemplate(Path tree) throws IOException {
+        Path template = spec.template();
+        if (!Files.isDirectory(template)) {
+            throw new IOException("Template directory " + template + " doesn't exist");
+        }
+        Files.createDirectories(tree.getParent());
+        if (Btrfs.isSubvolume(template) && Btrfs.isBtrfs(tree.getParent())) {
+            try {
+                Btrfs.snapshot(template, tree);
+                return;
+            } catch (IOException e) {
+                // different file systems or no permission: copy instead
+            }
+        }
+        Path tmp = tree.resolveSibling(".#" + tree.getFileName() + ".template-" + Long.toHexString(System.nanoTime()));
+        try {
+            TreeCopy.copy(template, tmp);
+            Files.move(tmp, tree, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            Cleanup.removeTree(tmp);
+            throw new IOException("Failed to populate " + tree + " from template " + template + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ContainerSpec withDirectory(ContainerSpec s, Path dir) {
+        return new ContainerSpec(dir, s.template(), s.ephemeral(), s.readOnly(), s.machineName(), s.hostname(), s.uuid(),
+                s.quiet(), s.boot(), s.asPid2(), s.argv(), s.workingDirectory(), s.environment(), s.user(), s.killSignal(),
+                s.notifyReady(), s.slice(), s.properties(), s.register(), s.keepUnit(), s.privateUsers(),
+                s.privateUsersOwnership(), s.privateNetwork(), s.capabilitiesAdded(), s.capabilitiesDropped(),
+                s.capabilitiesAmbient(), s.noNewPrivileges(), s.syscallAllow(), s.syscallDeny(), s.rlimits(),
+                s.oomScoreAdjust(), s.cpuAffinity(), s.personality(), s.resolvConf(), s.timezone(), s.linkJournal(),
+                s.mounts(), s.console(), s.settings());
     }
 
     private int awaitExit(StubProcess stub) throws IOException {

@@ -412,6 +412,29 @@ public final class Syscalls {
         }
     }
 
+    private static final class Mknod {
+        static final MethodHandle MH = handle("mknod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    }
+
+    /** mknod(2) of a device node, FIFO or socket. */
+    public static void mknod(String path, int mode, long dev) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cap = capture();
+            check((int) Mknod.MH.invokeExact(cap, a.allocateFrom(path), mode, dev), cap, "create node", path);
+        } catch (SysException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** ioctl(2) on a path opened read-only as a directory; returns the result or throws. */
+    public static int ioctlChecked(int fd, long request, MemorySegment arg, String what) throws SysException {
+        int rc = ioctl(fd, request, arg);
+        if (rc < 0) throw new SysException(what, null, -rc);
+        return rc;
+    }
+
     // ---- terminals -----------------------------------------------------------------------------------
 
     private static final class Ioctl {
