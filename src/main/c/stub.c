@@ -660,8 +660,16 @@ static void read_plan(struct plan *p) {
     steps_len = p->len - p->pos;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* jspawn passes the control socket's number; it becomes fd 3. */
+    if (argc > 1) {
+        int fd = atoi(argv[1]);
+        if (fd != CONTROL_FD && (fd < 0 || dup2(fd, CONTROL_FD) < 0 || close(fd) < 0)) {
+            fprintf(stderr, "jspawn-stub: bad control descriptor %s\n", argv[1]);
+            return 127;
+        }
+    }
     /* Only the control socket crosses over; the container must not inherit it or anything else. */
     if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0) {
         fprintf(stderr, "jspawn-stub: no control socket on fd %d (run by jspawn only)\n", CONTROL_FD);

@@ -23,12 +23,17 @@ public final class StubProcess implements AutoCloseable {
         this.control = control;
     }
 
-    /** Starts the monitor with the control socket on its fd 3; stdin/stdout/stderr are inherited. */
+    /**
+     * Starts the monitor with the control socket; stdin/stdout/stderr are inherited. Callers that spawn
+     * concurrently must serialise around this (the stub's end is briefly inheritable).
+     */
     public static StubProcess start() throws IOException {
         String stub = stubPath();
         int[] sv = Syscalls.socketpair(Syscalls.AF_UNIX, Syscalls.SOCK_SEQPACKET | Syscalls.SOCK_CLOEXEC);
         try {
-            int pid = Syscalls.spawn(stub, List.of("jspawn-stub"), List.of(), sv[1]);
+            // Only the stub's end crosses the exec; the stub moves it to fd 3 and closes everything else.
+            Syscalls.setCloseOnExec(sv[1], false);
+            int pid = Syscalls.spawn(stub, List.of("jspawn-stub", Integer.toString(sv[1])), List.of());
             return new StubProcess(pid, sv[0]);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(sv[0]);

@@ -58,34 +58,61 @@ public final class Syscalls {
         return new IllegalStateException(t);
     }
 
-    // ---- sockets ---------------------------------------------------------------------------------
+    // ---- the raw system call: one downcall handle for every call below but posix_spawn -------------
+    //
+    // Each distinct FFM downcall signature costs a generated stub and dozens of lambda forms at JVM
+    // start (measured: ~11 handles spun 157 LambdaForm classes). Going through syscall(2) with six
+    // long arguments needs one handle for all of them.
 
-    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5,
-            SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
+    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
+    static final int NR_READ = AARCH64 ? 63 : 0, NR_WRITE = AARCH64 ? 64 : 1, NR_CLOSE = AARCH64 ? 57 : 3,
+            NR_IOCTL = AARCH64 ? 29 : 16, NR_SENDTO = AARCH64 ? 206 : 44, NR_RECVMSG = AARCH64 ? 212 : 47,
+            NR_SOCKETPAIR = AARCH64 ? 199 : 53, NR_WAIT4 = AARCH64 ? 260 : 61, NR_KILL = AARCH64 ? 129 : 62,
+            NR_FLOCK = AARCH64 ? 32 : 73, NR_GETEUID = AARCH64 ? 175 : 107, NR_OPENAT = AARCH64 ? 56 : 257,
+            NR_MKNODAT = AARCH64 ? 33 : 259, NR_PPOLL = AARCH64 ? 73 : 271;
+    static final int AT_FDCWD = -100;
 
-    private static final class SocketPair {
-        static final MethodHandle MH = handle("socketpair",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final class Raw {
+        static final MethodHandle MH = handle("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     }
 
-    /** socketpair(2): returns the two descriptors. */
-    public static int[] socketpair(int domain, int type) throws SysException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sv = a.allocate(JAVA_INT, 2);
+    /** syscall(2): returns the result, or -errno. */
+    static long sys(int nr, long a, long b, long c, long d, long e, long f) {
+        try {
             MemorySegment cap = capture();
-            int rc = (int) SocketPair.MH.invokeExact(cap, domain, type, 0, sv);
-            check(rc, cap, "create", "socket pair");
-            return new int[] {sv.getAtIndex(JAVA_INT, 0), sv.getAtIndex(JAVA_INT, 1)};
-        } catch (SysException e) {
-            throw e;
+            long rc = (long) Raw.MH.invokeExact(cap, (long) nr, a, b, c, d, e, f);
+            return rc == -1 ? -errno(cap) : rc;
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    private static final class Send {
-        static final MethodHandle MH = handle("send",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    static long sys(int nr, long a, long b, long c) {
+        return sys(nr, a, b, c, 0, 0, 0);
+    }
+
+    /** Like {@link #sys} but retries EINTR and throws SysException for other errors. */
+    static long sysChecked(String call, String object, int nr, long a, long b, long c, long d) throws SysException {
+        for (;;) {
+            long rc = sys(nr, a, b, c, d, 0, 0);
+            if (rc >= 0) return rc;
+            if (rc != -Errno.EINTR) throw new SysException(call, object, (int) -rc);
+        }
+    }
+
+    // ---- sockets ---------------------------------------------------------------------------------
+
+    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5,
+            SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
+
+    /** socketpair(2): returns the two descriptors. */
+    public static int[] socketpair(int domain, int type) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sv = a.allocate(JAVA_INT, 2);
+            sysChecked("create", "socket pair", NR_SOCKETPAIR, domain, type, 0, sv.address());
+            return new int[] {sv.getAtIndex(JAVA_INT, 0), sv.getAtIndex(JAVA_INT, 1)};
+        }
     }
 
     public static final int MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
@@ -95,23 +122,8 @@ public final class Syscalls {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(data.length);
             MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
-            for (;;) {
-                MemorySegment cap = capture();
-                long n = (long) Send.MH.invokeExact(cap, fd, buf, (long) data.length, MSG_NOSIGNAL);
-                if (n >= 0) return;
-                int e = errno(cap);
-                if (e != Errno.EINTR) throw new SysException("send", "message to jspawn-stub", e);
-            }
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            sysChecked("send", "message to jspawn-stub", NR_SENDTO, fd, buf.address(), data.length, MSG_NOSIGNAL);
         }
-    }
-
-    private static final class RecvMsg {
-        static final MethodHandle MH = handle("recvmsg",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     /** One received message: its bytes (empty at EOF) and any descriptors passed with SCM_RIGHTS. */
@@ -135,14 +147,7 @@ public final class Syscalls {
             mh.set(JAVA_LONG, 24, 1);
             mh.set(ADDRESS, 32, control);
             mh.set(JAVA_LONG, 40, controlLen);
-            long n;
-            for (;;) {
-                MemorySegment cap = capture();
-                n = (long) RecvMsg.MH.invokeExact(cap, fd, mh, MSG_CMSG_CLOEXEC);
-                if (n >= 0) break;
-                int e = errno(cap);
-                if (e != Errno.EINTR) throw new SysException("receive", "message from jspawn-stub", e);
-            }
+            long n = sysChecked("receive", "message from jspawn-stub", NR_RECVMSG, fd, mh.address(), MSG_CMSG_CLOEXEC, 0);
             byte[] data = buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             int[] fds = new int[0];
             long clen = mh.get(JAVA_LONG, 40);
@@ -156,54 +161,40 @@ public final class Syscalls {
                 }
             }
             return new Message(data, fds);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     // ---- processes -------------------------------------------------------------------------------
 
     private static final class Spawn {
-        static final MethodHandle INIT = handle("posix_spawn_file_actions_init",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        static final MethodHandle DUP2 = handle("posix_spawn_file_actions_adddup2",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        static final MethodHandle DESTROY = handle("posix_spawn_file_actions_destroy",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS));
         static final MethodHandle SPAWN = handle("posix_spawn",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     }
 
     /**
-     * posix_spawn(3) of {@code path} with stdin/stdout/stderr inherited and {@code fds[i]} placed at
-     * descriptor {@code 3 + i}. Returns the pid. Nothing else crosses over: the JDK opens its own
-     * descriptors close-on-exec.
+     * posix_spawn(3) of {@code path} with {@code argv}, stdin/stdout/stderr and any descriptor that is
+     * not close-on-exec inherited. Returns the pid. (File actions would move descriptors, but each libc
+     * function costs a downcall handle at start; the stub moves its descriptor itself.)
      */
-    public static int spawn(String path, List<String> argv, List<String> env, int... fds) throws SysException {
+    public static int spawn(String path, List<String> argv, List<String> env) throws SysException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment fa = a.allocate(128, 8);
-            int rc = (int) Spawn.INIT.invokeExact(capture(), fa);
-            if (rc != 0) throw new SysException("spawn", path, rc);
-            try {
-                for (int i = 0; i < fds.length; i++) {
-                    rc = (int) Spawn.DUP2.invokeExact(capture(), fa, fds[i], 3 + i);
-                    if (rc != 0) throw new SysException("spawn", path, rc);
-                }
-                MemorySegment pid = a.allocate(JAVA_INT);
-                rc = (int) Spawn.SPAWN.invokeExact(capture(), pid, a.allocateFrom(path), fa, MemorySegment.NULL,
-                        stringArray(a, argv), stringArray(a, env));
-                if (rc != 0) throw new SysException("execute", path, rc);
-                return pid.get(JAVA_INT, 0);
-            } finally {
-                int ignored = (int) Spawn.DESTROY.invokeExact(capture(), fa);
-            }
+            MemorySegment pid = a.allocate(JAVA_INT);
+            int rc = (int) Spawn.SPAWN.invokeExact(capture(), pid, a.allocateFrom(path), MemorySegment.NULL,
+                    MemorySegment.NULL, stringArray(a, argv), stringArray(a, env));
+            if (rc != 0) throw new SysException("execute", path, rc);
+            return pid.get(JAVA_INT, 0);
         } catch (SysException e) {
             throw e;
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    static final int NR_FCNTL = AARCH64 ? 25 : 72;
+
+    /** Sets or clears FD_CLOEXEC. */
+    public static void setCloseOnExec(int fd, boolean on) throws SysException {
+        sysChecked("set close-on-exec on", "descriptor " + fd, NR_FCNTL, fd, 2 /* F_SETFD */, on ? 1 : 0, 0);
     }
 
     static MemorySegment stringArray(Arena a, List<String> strings) {
@@ -213,137 +204,62 @@ public final class Syscalls {
         return arr;
     }
 
-    private static final class WaitPid {
-        static final MethodHandle MH = handle("waitpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    }
-
     public static final int WNOHANG = 1;
 
     /** waitpid(2); returns the raw wait status, or -1 with WNOHANG when the child is still running. */
     public static int waitpid(int pid, int options) throws SysException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(JAVA_INT);
-            for (;;) {
-                MemorySegment cap = capture();
-                int rc = (int) WaitPid.MH.invokeExact(cap, pid, st, options);
-                if (rc > 0) return st.get(JAVA_INT, 0);
-                if (rc == 0) return -1;
-                int e = errno(cap);
-                if (e != Errno.EINTR) throw new SysException("wait for", "process " + pid, e);
-            }
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            long rc = sysChecked("wait for", "process " + pid, NR_WAIT4, pid, st.address(), options, 0);
+            return rc == 0 ? -1 : st.get(JAVA_INT, 0);
         }
-    }
-
-    private static final class Kill {
-        static final MethodHandle MH = handle("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     }
 
     /** kill(2); returns false when the process is already gone (ESRCH). */
     public static boolean kill(int pid, int signal) throws SysException {
-        try {
-            MemorySegment cap = capture();
-            int rc = (int) Kill.MH.invokeExact(cap, pid, signal);
-            if (rc == 0) return true;
-            int e = errno(cap);
-            if (e == Errno.ESRCH) return false;
-            throw new SysException("send signal " + signal + " to", "process " + pid, e);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    private static final class GetEuid {
-        static final MethodHandle MH = LINKER.downcallHandle(LIBC.find("geteuid").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT));
+        long rc = sys(NR_KILL, pid, signal, 0);
+        if (rc == 0) return true;
+        if (rc == -Errno.ESRCH) return false;
+        throw new SysException("send signal " + signal + " to", "process " + pid, (int) -rc);
     }
 
     public static int geteuid() {
-        try {
-            return (int) GetEuid.MH.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) sys(NR_GETEUID, 0, 0, 0);
     }
 
     // ---- descriptors -------------------------------------------------------------------------------
 
-    private static final class Close {
-        static final MethodHandle MH = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
-
     public static void close(int fd) {
-        if (fd < 0) return;
-        try {
-            int ignored = (int) Close.MH.invokeExact(capture(), fd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    private static final class Read {
-        static final MethodHandle MH = handle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        if (fd >= 0) sys(NR_CLOSE, fd, 0, 0);
     }
 
     /** read(2) into a native buffer; returns the count, 0 at EOF, -1 for EAGAIN/EIO on a hung-up pty. */
     public static long read(int fd, MemorySegment buf, long len) throws SysException {
-        try {
-            for (;;) {
-                MemorySegment cap = capture();
-                long n = (long) Read.MH.invokeExact(cap, fd, buf, len);
-                if (n >= 0) return n;
-                int e = errno(cap);
-                if (e == Errno.EINTR) continue;
-                if (e == Errno.EAGAIN || e == Errno.EIO) return -1;
-                throw new SysException("read from", "descriptor " + fd, e);
-            }
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+        for (;;) {
+            long n = sys(NR_READ, fd, buf.address(), len);
+            if (n >= 0) return n;
+            if (n == -Errno.EINTR) continue;
+            if (n == -Errno.EAGAIN || n == -Errno.EIO) return -1;
+            throw new SysException("read from", "descriptor " + fd, (int) -n);
         }
-    }
-
-    private static final class Write {
-        static final MethodHandle MH = handle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     }
 
     /** write(2) of the whole buffer, retrying short writes. */
     public static void writeFully(int fd, MemorySegment buf, long len) throws SysException {
-        try {
-            long off = 0;
-            while (off < len) {
-                MemorySegment cap = capture();
-                long n = (long) Write.MH.invokeExact(cap, fd, buf.asSlice(off), len - off);
-                if (n >= 0) {
-                    off += n;
-                    continue;
-                }
-                int e = errno(cap);
-                if (e == Errno.EINTR) continue;
-                if (e == Errno.EAGAIN) {
-                    poll(new int[] {fd}, new short[] {POLLOUT}, 100);
-                    continue;
-                }
-                throw new SysException("write to", "descriptor " + fd, e);
+        long off = 0;
+        while (off < len) {
+            long n = sys(NR_WRITE, fd, buf.address() + off, len - off);
+            if (n >= 0) {
+                off += n;
+            } else if (n == -Errno.EAGAIN) {
+                poll(new int[] {fd}, new short[] {POLLOUT}, 100);
+            } else if (n != -Errno.EINTR) {
+                throw new SysException("write to", "descriptor " + fd, (int) -n);
             }
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     public static final short POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32;
-
-    private static final class Poll {
-        static final MethodHandle MH = handle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    }
 
     /** poll(2): returns the revents of each descriptor (a negative descriptor is skipped). */
     public static short[] poll(int[] fds, short[] events, int timeoutMillis) throws SysException {
@@ -354,25 +270,20 @@ public final class Syscalls {
                 p.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 8L * i + 4, events[i]);
             }
             short[] rev = new short[fds.length];
-            MemorySegment cap = capture();
-            int rc = (int) Poll.MH.invokeExact(cap, p, (long) fds.length, timeoutMillis);
+            MemorySegment ts = MemorySegment.NULL;
+            if (timeoutMillis >= 0) {
+                ts = a.allocate(16, 8);
+                ts.set(JAVA_LONG, 0, timeoutMillis / 1000);
+                ts.set(JAVA_LONG, 8, (timeoutMillis % 1000) * 1_000_000L);
+            }
+            long rc = sys(NR_PPOLL, p.address(), fds.length, ts.address(), 0, 8, 0);
             if (rc < 0) {
-                int e = errno(cap);
-                if (e == Errno.EINTR) return rev;
-                throw new SysException("poll", "descriptors", e);
+                if (rc == -Errno.EINTR) return rev;
+                throw new SysException("poll", "descriptors", (int) -rc);
             }
             for (int i = 0; i < fds.length; i++) rev[i] = p.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 8L * i + 6);
             return rev;
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
-    }
-
-    private static final class Open {
-        static final MethodHandle MH = handle("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-                Linker.Option.firstVariadicArg(2));
     }
 
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_NOCTTY = 0400,
@@ -380,51 +291,26 @@ public final class Syscalls {
 
     public static int open(String path, int flags, int mode) throws SysException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = capture();
-            int fd = (int) Open.MH.invokeExact(cap, a.allocateFrom(path), flags, mode);
-            return check(fd, cap, "open", path);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) sysChecked("open", path, NR_OPENAT, AT_FDCWD, a.allocateFrom(path).address(), flags, mode);
         }
-    }
-
-    private static final class Flock {
-        static final MethodHandle MH = handle("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     }
 
     public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 
     /** flock(2); returns false when LOCK_NB was given and the lock is taken. */
     public static boolean flock(int fd, int op, String what) throws SysException {
-        try {
-            MemorySegment cap = capture();
-            int rc = (int) Flock.MH.invokeExact(cap, fd, op);
+        for (;;) {
+            long rc = sys(NR_FLOCK, fd, op, 0);
             if (rc == 0) return true;
-            int e = errno(cap);
-            if (e == Errno.EWOULDBLOCK) return false;
-            throw new SysException("lock", what, e);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            if (rc == -Errno.EWOULDBLOCK) return false;
+            if (rc != -Errno.EINTR) throw new SysException("lock", what, (int) -rc);
         }
-    }
-
-    private static final class Mknod {
-        static final MethodHandle MH = handle("mknod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
     }
 
     /** mknod(2) of a device node, FIFO or socket. */
     public static void mknod(String path, int mode, long dev) throws SysException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = capture();
-            check((int) Mknod.MH.invokeExact(cap, a.allocateFrom(path), mode, dev), cap, "create node", path);
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            sysChecked("create node", path, NR_MKNODAT, AT_FDCWD, a.allocateFrom(path).address(), mode, dev);
         }
     }
 
@@ -437,22 +323,11 @@ public final class Syscalls {
 
     // ---- terminals -----------------------------------------------------------------------------------
 
-    private static final class Ioctl {
-        static final MethodHandle MH = handle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
-                Linker.Option.firstVariadicArg(2));
-    }
-
     public static final long TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 
     /** ioctl(2) with a pointer argument; returns the result or -errno. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        try {
-            MemorySegment cap = capture();
-            int rc = (int) Ioctl.MH.invokeExact(cap, fd, request, arg);
-            return rc < 0 ? -errno(cap) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) sys(NR_IOCTL, fd, request, arg.address());
     }
 
     /** isatty(3) without another downcall handle: TCGETS succeeds only on a terminal. */
@@ -481,38 +356,37 @@ public final class Syscalls {
         }
     }
 
-    private static final class Termios {
-        static final MethodHandle GET = handle("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle SET = handle("tcsetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle RAW = LINKER.downcallHandle(LIBC.find("cfmakeraw").orElseThrow(),
-                FunctionDescriptor.ofVoid(ADDRESS));
-    }
+    static final long TCSETS = 0x5402, TCSETSW = 0x5403;
 
-    /** Puts the terminal in raw mode and returns its previous settings (60 bytes of struct termios). */
+    /** Puts the terminal in raw mode, as cfmakeraw(3), and returns its previous settings (struct termios). */
     public static byte[] makeRaw(int fd) throws SysException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment t = a.allocate(64, 8);
-            MemorySegment cap = capture();
-            check((int) Termios.GET.invokeExact(cap, fd, t), cap, "get terminal attributes of", "descriptor " + fd);
+            sysChecked("get terminal attributes of", "descriptor " + fd, NR_IOCTL, fd, TCGETS, t.address(), 0);
             byte[] saved = t.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-            Termios.RAW.invokeExact(t);
-            cap = capture();
-            check((int) Termios.SET.invokeExact(cap, fd, 0 /* TCSANOW */, t), cap, "set terminal attributes of",
-                    "descriptor " + fd);
+            // struct termios: c_iflag, c_oflag, c_cflag, c_lflag (u32 each), c_line, c_cc[19]
+            int iflag = t.get(JAVA_INT, 0), oflag = t.get(JAVA_INT, 4), cflag = t.get(JAVA_INT, 8), lflag = t.get(JAVA_INT, 12);
+            iflag &= ~(0x1 /* IGNBRK */ | 0x2 /* BRKINT */ | 0x8 /* PARMRK */ | 0x20 /* ISTRIP */ | 0x40 /* INLCR */
+                    | 0x80 /* IGNCR */ | 0x100 /* ICRNL */ | 0x400 /* IXON */);
+            oflag &= ~0x1; // OPOST
+            lflag &= ~(0x8 /* ECHO */ | 0x40 /* ECHONL */ | 0x2 /* ICANON */ | 0x1 /* ISIG */ | 0x8000 /* IEXTEN */);
+            cflag &= ~(0x30 /* CSIZE */ | 0x100 /* PARENB */);
+            cflag |= 0x30; // CS8
+            t.set(JAVA_INT, 0, iflag);
+            t.set(JAVA_INT, 4, oflag);
+            t.set(JAVA_INT, 8, cflag);
+            t.set(JAVA_INT, 12, lflag);
+            t.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 17 + 6, (byte) 1); // VMIN
+            t.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 17 + 5, (byte) 0); // VTIME
+            sysChecked("set terminal attributes of", "descriptor " + fd, NR_IOCTL, fd, TCSETS, t.address(), 0);
             return saved;
-        } catch (SysException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     public static void restoreTerminal(int fd, byte[] saved) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment t = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, saved);
-            int ignored = (int) Termios.SET.invokeExact(capture(), fd, 1 /* TCSADRAIN */, t);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            sys(NR_IOCTL, fd, TCSETSW, t.address());
         }
     }
 }
