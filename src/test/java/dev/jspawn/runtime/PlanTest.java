@@ -1,0 +1,101 @@
+package dev.jspawn.runtime;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PlanTest {
+    private static String stubSource() throws IOException {
+        return Files.readString(Path.of(System.getProperty("jspawn.basedir", "."), "src/main/c/stub.c"));
+    }
+
+    @Test
+    void opcodesMatchTheStub() throws IOException {
+        Map<String, Integer> c = new HashMap<>();
+        Matcher m = Pattern.compile("\\bOP_([A-Z0-9_]+) = (\\d+)").matcher(stubSource());
+        while (m.find()) c.put(m.group(1), Integer.parseInt(m.group(2)));
+        for (StubOp op : StubOp.values()) {
+            String name = switch (op) {
+                case CAPS -> "CAPS";
+                default -> op.name();
+            };
+            assertThat(c).as("OP_%s in stub.c", name).containsEntry(name, op.code);
+        }
+    }
+
+    @Test
+    void messageTypesAndMagicMatchTheStub() throws IOException {
+        String src = stubSource();
+        assertThat(src).contains("MSG_PID = " + StubProtocol.MSG_PID, "MSG_GO = " + StubProtocol.MSG_GO,
+                "MSG_PTY = " + StubProtocol.MSG_PTY, "MSG_EXECED = " + StubProtocol.MSG_EXECED,
+                "MSG_FAILED = " + StubProtocol.MSG_FAILED, "MSG_EXIT = " + StubProtocol.MSG_EXIT);
+        assertThat(src).contains("#define PLAN_VERSION " + StubProtocol.PLAN_VERSION);
+        assertThat(src).contains(String.format("#define PLAN_MAGIC 0x%08xu", StubProtocol.PLAN_MAGIC));
+    }
+
+    @Test
+    void encodingIsTheLittleEndianLayoutTheStubReads() {
+        Plan p = new Plan();
+        p.cloneFlags = Plan.CLONE_NEWNS | Plan.CLONE_NEWPID;
+        p.uidMap = "0 65536 65536\n";
+        p.mount("proc", "/proc", "proc", Plan.MS_NOSUID, null, "mount proc on /proc");
+        p.optional().chdir("/root");
+        ByteBuffer b = ByteBuffer.wrap(p.encode()).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(b.getInt()).isEqualTo(StubProtocol.PLAN_MAGIC);
+        assertThat(b.getInt()).isEqualTo(StubProtocol.PLAN_VERSION);
+        assertThat(b.getInt()).isEqualTo(p.cloneFlags);
+        assertThat(b.getInt()).isEqualTo(1); // die with parent
+        assertThat(str(b)).isEqualTo("0 65536 65536\n");
+        assertThat(b.getInt()).isEqualTo(-1); // gid map: none
+        assertThat(b.getInt()).isEqualTo(-1); // idmap tree: none
+        assertThat(b.getInt()).isEqualTo(2); // steps
+        assertThat(b.getInt()).isEqualTo(StubOp.MOUNT.code);
+        assertThat(str(b)).isEqualTo("proc");
+        assertThat(str(b)).isEqualTo("/proc");
+        assertThat(str(b)).isEqualTo("proc");
+        assertThat(b.getLong()).isEqualTo(Plan.MS_NOSUID);
+        assertThat(b.getInt()).isEqualTo(-1);
+        assertThat(b.getInt()).isEqualTo(StubOp.CHDIR.code | 0x80000000);
+        assertThat(str(b)).isEqualTo("/root");
+        assertThat(b.hasRemaining()).isFalse();
+        assertThat(p.describe(0)).isEqualTo("mount proc on /proc");
+        assertThat(p.describe(-1)).isEqualTo("create the container's namespaces");
+        assertThat(p.descriptions()).hasSize(2);
+    }
+
+    private static String str(ByteBuffer b) {
+        int n = b.getInt();
+        byte[] s = new byte[n];
+        b.get(s);
+        assertThat(b.get()).isZero();
+        return new String(s);
+    }
+
+    @Test
+    void exitStatusIsThePayloadsOr128PlusSignal() {
+        assertThat(Launcher.status(7 << 8)).isEqualTo(7);
+        assertThat(Launcher.status(0)).isZero();
+        assertThat(Launcher.status(9)).isEqualTo(137);
+        assertThat(Launcher.status(15 | 0x80)).isEqualTo(143); // core dumped flag
+    }
+
+    @Test
+    void makedevMatchesGlibc() {
+        assertThat(Planner.makedev(1, 3)).isEqualTo(0x103);
+        assertThat(Planner.makedev(10, 200)).isEqualTo(0xac8);
+        assertThat(Planner.makedev(259, 0x12345)).isEqualTo(0x1234_0_103_45L & 0xffffffffffL | 0L
+                | ((0x12345L & ~0xffL) << 12) | (0x45L) | (3L << 8) | (0x100L << 32) & 0);
+        assertThat(List.of(Planner.makedev(5, 0))).containsExactly(0x500L);
+    }
+}
