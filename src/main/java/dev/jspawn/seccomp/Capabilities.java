@@ -3,6 +3,8 @@ package dev.jspawn.seccomp;
 import dev.jspawn.spec.SpecException;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -201,8 +203,10 @@ public final class Capabilities {
     }
 
     static int readLastCap(Path file) {
-        try {
-            int n = Integer.parseInt(Files.readString(file).strip());
+        // Not Files.readString: on some kernels it returns only the first byte of a /proc/sys file
+        // (seen: "4" for "40\n"), as procfs reports size 0. A plain stream reads to EOF correctly.
+        try (InputStream in = Files.newInputStream(file)) {
+            int n = Integer.parseInt(new String(in.readNBytes(32), StandardCharsets.US_ASCII).strip());
             return n >= 0 && n <= 63 ? n : LAST_CAP;
         } catch (IOException | NumberFormatException | SecurityException e) {
             return LAST_CAP;

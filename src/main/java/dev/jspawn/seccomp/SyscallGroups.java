@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -273,8 +274,23 @@ public final class SyscallGroups {
         out.add(item);
     }
 
-    /** Whether {@code name} is a system call on some x86 ABI or in v252's list of known system calls. */
+    /**
+     * Whether {@code name} is a system call name: on some x86 ABI, in v252's list of known system calls,
+     * or a member of one of the groups (which also name calls of other architectures, e.g. set_tls).
+     */
     public static boolean isKnownName(String name) {
-        return SyscallTable.exists(name) || Known.LIST.contains(name);
+        return SyscallTable.exists(name) || Names.ALL.contains(name);
+    }
+
+    private static final class Names {
+        static final Set<String> ALL = load();
+
+        private static Set<String> load() {
+            Set<String> s = new HashSet<>(Known.LIST);
+            for (int i = 1; i < DEFS.length; i += 2) {
+                s.addAll(List.of(DEFS[i].split(" ")));
+            }
+            return s;
+        }
     }
 }
