@@ -58,27 +58,33 @@ import java.util.Set;
  * <li>An {@code seccomp_data.arch} other than x86_64 or i386 gets KILL_PROCESS. v252's filters allow it
  *     (bad-arch action ALLOW, because each filter covers one ABI), but a 64-bit x86 kernel never reports
  *     another arch, so this only fails closed where v252 would have been open.</li>
- * <li>On i386, libseccomp would also rewrite rules for the direct socket calls into
- *     {@code socketcall(SYS_*)} rules; here socketcall (102) is filtered by number only, like any other
- *     call, and the NETLINK_AUDIT check covers the direct {@code socket} (359) only, since socketcall's
- *     arguments are behind a pointer BPF cannot follow.</li>
- * <li>x32 and i386 use the kernel's own tables ({@code syscalls-x86.txt}); libseccomp of the day might
- *     not have known the newest names, which only matters for calls added to the allow list by hand.</li>
+ * <li>NETLINK_AUDIT on i386: libseccomp (2.5) refuses argument checks on i386's socket(), which it
+ *     treats as multiplexed through socketcall(), so v252 logs "Failed to add audit seccomp rule, ignoring"
+ *     and has no audit filter there. Here the direct {@code socket} call (359) is checked on i386 as on the
+ *     other ABIs; {@code socketcall(SYS_SOCKET, ...)} cannot be, its arguments being behind a pointer.</li>
+ * <li>x32 and i386 use the kernel's own tables ({@code syscalls-x86.txt}); an older libseccomp may not
+ *     know the newest names (v252 then skips them), which only matters for calls added to the allow list
+ *     by hand.</li>
  * </ul>
+ * The rest is checked against libseccomp itself by {@code LibseccompComparisonTest} (when gcc and
+ * libseccomp-dev are present): given the same allow and EPERM name lists, nspawn's six filters built with
+ * libseccomp the way v252 builds them, stacked as the kernel does, give the same verdict as this program
+ * for every syscall number of every ABI (and for the socket() argument cases).
  *
  * <h2>Program shape</h2>
  * Load arch; x86_64 (nr &lt; 0x40000000: the x86_64 tree; otherwise the x32 tree), i386 (the i386 tree),
  * else KILL_PROCESS. Each tree is a balanced binary search over the ranges of syscall numbers that share a
  * verdict (adjacent equal verdicts are merged), using {@code JGE}, so a system call costs about
- * log2(ranges) + 4 instructions (~12) instead of a linear scan. Only the leaf for {@code socket} loads
+ * log2(ranges) + 4 instructions instead of a linear scan. Only the leaf for {@code socket} loads
  * arguments; every other path reads nothing but {@code arch} and {@code nr}, so the kernel's constant-action
  * cache (Linux 5.11+) can resolve ALLOWed calls without running the program at all. The default program is
- * ~1000 instructions, well under BPF_MAXINSNS (4096).
+ * 539 instructions, well under BPF_MAXINSNS (4096); an x86_64 syscall runs at most 13 of them (about 11 on average).
  *
  * <h2>Off the start path</h2>
  * {@link #cachedDefault(long)} returns the checked-in resource {@code nspawn-default-x86_64.bpf} for
- * {@link Capabilities#NSPAWN_DEFAULT} without loading the tables or groups; other bounding sets are
- * compiled (cheap: well under a millisecond warm) and remembered. A unit test checks the resource is
+ * {@link Capabilities#NSPAWN_DEFAULT} (and any bounding set that differs from it only in capabilities
+ * the filter does not look at) without loading the tables or groups; other bounding sets are compiled
+ * (about 0.1 ms warm, but some 40 ms in a cold JVM, hence the resource) and remembered. A unit test checks the resource is
  * byte-for-byte what {@link #nspawnDefault(long)} compiles; after changing the tables or this class,
  * regenerate it with {@code java -cp target/classes dev.jspawn.seccomp.SeccompFilters
  * src/main/resources/dev/jspawn/seccomp/nspawn-default-x86_64.bpf} (see {@link #main}).
@@ -146,6 +152,24 @@ public final class SeccompFilters {
         Capabilities.CAP_SYSLOG, "syslog",
         Capabilities.CAP_SYS_TTY_CONFIG, "vhangup",
     };
+
+    /**
+     * The capabilities the filter depends on (CAP_SYS_TIME, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_IPC_LOCK,
+     * CAP_SYS_PACCT, CAP_SYS_PTRACE, CAP_SYS_BOOT, CAP_SYSLOG, CAP_SYS_TTY_CONFIG); other bits of the
+     * bounding set, e.g. the CAP_NET_ADMIN that --private-network adds, do not change the program.
+     */
+    public static final long FILTER_CAPABILITIES = filterCapabilities();
+
+    private static long filterCapabilities() {
+        long m = 0;
+        for (int i = 0; i < NSPAWN_ALLOW.length; i += 2) {
+            int cap = (Integer) NSPAWN_ALLOW[i];
+            if (cap >= 0) {
+                m |= 1L << cap;
+            }
+        }
+        return m;
+    }
 
     /** The program for nspawn's default policy (no --system-call-filter) and the given bounding set. */
     public static byte[] nspawnDefault(long boundingSet) {
@@ -424,12 +448,14 @@ public final class SeccompFilters {
     private static volatile byte[] lastProgram;
 
     /**
-     * {@link #nspawnDefault(long)}, without compiling on the start path when possible: for {@link
-     * Capabilities#NSPAWN_DEFAULT} the precomputed resource is returned; another bounding set is compiled
-     * once and remembered (the last one). Returns a fresh copy each time.
+     * {@link #nspawnDefault(long)}, without compiling on the start path when possible: when the bounding
+     * set agrees with {@link Capabilities#NSPAWN_DEFAULT} on {@link #FILTER_CAPABILITIES} (so also with
+     * --private-network's CAP_NET_ADMIN added), the precomputed resource is returned; another bounding set
+     * is compiled once and remembered (the last one). Returns a fresh copy each time.
      */
     public static byte[] cachedDefault(long boundingSet) {
-        if (boundingSet == Capabilities.NSPAWN_DEFAULT && Golden.DEFAULT != null) {
+        boundingSet &= FILTER_CAPABILITIES;
+        if (boundingSet == (Capabilities.NSPAWN_DEFAULT & FILTER_CAPABILITIES) && Golden.DEFAULT != null) {
             return Golden.DEFAULT.clone();
         }
         byte[] p = lastProgram;
