@@ -21,6 +21,13 @@ import java.util.Set;
  * {@code struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}}, little-endian, 8 bytes each, ready for
  * {@code seccomp(SECCOMP_SET_MODE_FILTER, 0, &(struct sock_fprog){len, filter})}.
  *
+ * <h2>Installing it</h2>
+ * v252 installs its filters in the inner child, after setrlimit() and before PR_SET_KEEPCAPS, the uid/gid
+ * change and the capability drop, with flags 0 and without no_new_privs (libseccomp's CTL_NNP off), which
+ * works because the process still has CAP_SYS_ADMIN in its user namespace; EPERM, EACCES, ENOMEM and
+ * EFAULT from loading are fatal. v252 skips seccomp altogether when the kernel lacks it (PR_GET_SECCOMP
+ * fails, or PR_SET_SECCOMP with a NULL filter does not fail with EFAULT) or $SYSTEMD_SECCOMP=0.
+ *
  * <h2>What v252 installs, and what this program does</h2>
  * v252 loads, per local ABI (x86, x32, x86_64 — each a separate libseccomp filter whose bad-arch action
  * is ALLOW), an allow list, and then, again per ABI, a NETLINK_AUDIT filter. Stacked, the kernel takes
@@ -254,17 +261,11 @@ public final class SeccompFilters {
     }
 
     private static void addDenied(String item, Set<String> out) throws SpecException {
-        if (!out.add(item) || !item.startsWith("@")) {
-            if (!item.startsWith("@") && !SyscallGroups.isKnownName(item)) {
-                SyscallGroups.expand(item); // throws the "unknown system call" error
+        SyscallGroups.check(item);
+        if (out.add(item) && item.startsWith("@")) {
+            for (String m : SyscallGroups.members(item)) {
+                addDenied(m, out);
             }
-            return;
-        }
-        if (!SyscallGroups.isGroup(item)) {
-            SyscallGroups.expand(item); // throws the "unknown group" error
-        }
-        for (String m : SyscallGroups.members(item)) {
-            addDenied(m, out);
         }
     }
 
@@ -444,8 +445,10 @@ public final class SeccompFilters {
         }
     }
 
-    private static volatile long lastBoundingSet;
-    private static volatile byte[] lastProgram;
+    /** The last program compiled by {@link #cachedDefault}, with its (masked) bounding set. */
+    private record Cached(long boundingSet, byte[] program) {}
+
+    private static volatile Cached last;
 
     /**
      * {@link #nspawnDefault(long)}, without compiling on the start path when possible: when the bounding
@@ -458,17 +461,12 @@ public final class SeccompFilters {
         if (boundingSet == (Capabilities.NSPAWN_DEFAULT & FILTER_CAPABILITIES) && Golden.DEFAULT != null) {
             return Golden.DEFAULT.clone();
         }
-        byte[] p = lastProgram;
-        if (p != null && lastBoundingSet == boundingSet) {
-            return p.clone();
+        Cached c = last;
+        if (c == null || c.boundingSet() != boundingSet) {
+            c = new Cached(boundingSet, nspawnDefault(boundingSet));
+            last = c;
         }
-        p = nspawnDefault(boundingSet);
-        synchronized (SeccompFilters.class) {
-            lastProgram = null;
-            lastBoundingSet = boundingSet;
-            lastProgram = p;
-        }
-        return p.clone();
+        return c.program().clone();
     }
 
     /**

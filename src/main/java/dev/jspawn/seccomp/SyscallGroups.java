@@ -254,24 +254,34 @@ public final class SyscallGroups {
         if (exclude != null && exclude.contains(item)) {
             return;
         }
+        check(item);
+        if (!item.startsWith("@")) {
+            out.add(item);
+            return;
+        }
+        for (String m : members(item)) {
+            if (m.startsWith("@")) {
+                expandInto(m, out, exclude);
+            } else if (exclude == null || !exclude.contains(m)) {
+                out.add(m);
+            }
+        }
+    }
+
+    /**
+     * Checks one --system-call-filter item: a group v252 knows, or a known system call name.
+     *
+     * @throws SpecException naming the item otherwise
+     */
+    public static void check(String item) throws SpecException {
         if (item.startsWith("@")) {
             if (!BY_NAME.containsKey(item)) {
                 throw new SpecException("Failed to parse system call filter '" + item
                         + "': unknown system call group");
             }
-            for (String m : members(item)) {
-                if (m.startsWith("@")) {
-                    expandInto(m, out, exclude);
-                } else if (exclude == null || !exclude.contains(m)) {
-                    out.add(m);
-                }
-            }
-            return;
-        }
-        if (!isKnownName(item)) {
+        } else if (!isKnownName(item)) {
             throw new SpecException("Failed to parse system call filter '" + item + "': unknown system call");
         }
-        out.add(item);
     }
 
     /**
