@@ -271,12 +271,16 @@ public final class SeccompFilters {
 
     /* ---- verdict ranges ---- */
 
-    /** Marker verdict: socket's leaf, which checks for NETLINK_AUDIT before returning {@code base}. */
+    /**
+     * Syscall numbers from {@code from} up to the next range's start, all with {@code verdict}; a
+     * {@code socket} range is socket()'s number alone, whose leaf checks for NETLINK_AUDIT first.
+     */
     private record Range(long from, int verdict, boolean socket) {}
 
     /**
-     * The verdicts for syscall numbers [from, to) on one ABI as ranges sorted by start, each running up to
-     * the next one's start (the last up to {@code to}); adjacent equal verdicts merged.
+     * The verdicts for syscall numbers from {@code from} up on one ABI, as ranges sorted by start, each
+     * running up to the next one's start (the last one, ENOSYS, to the end of the number space); adjacent
+     * equal verdicts merged.
      */
     private static List<Range> ranges(Arch arch, Set<String> known, Set<String> allowed, Set<String> denied,
                                       long from) {
