@@ -2,6 +2,7 @@ package dev.jspawn.cli;
 
 import dev.jspawn.runtime.Launcher;
 import dev.jspawn.runtime.Planner;
+import dev.jspawn.runtime.Security;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.spec.SpecException;
 
@@ -35,8 +36,8 @@ public final class Jspawn {
     static int run(String[] args, PrintStream err) throws SpecException, IOException {
         ContainerSpec spec = TemporaryArgs.parse(args);
         Launcher launcher = new Launcher(spec, err, new Launcher.Hooks() {
-            public long boundingSet(ContainerSpec s) { return 0xfcecafffL; }
-            public byte[] seccomp(ContainerSpec s, long b) { return null; }
+            public long boundingSet(ContainerSpec s) { return Security.boundingSet(s); }
+            public byte[] seccomp(ContainerSpec s, long b) throws IOException { return Security.seccomp(s, b); }
             public Launcher.CgroupPlan cgroupMounts(ContainerSpec s) { return new Launcher.CgroupPlan(List.of(), false); }
             public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) {
                 return new Launcher.ContainerCgroupHandle() {

@@ -302,10 +302,10 @@ public final class Planner {
             }
         } else {
             p.setgroups(new int[0]);
-            if (ambient != 0) {
-                p.capabilities(in.boundingSet(), in.boundingSet(), ambient);
-                p.ambient(ambient);
-            }
+            // As nspawn: the inheritable set is the bounding set (so it survives into programs that
+            // run without file capabilities), unless ambient capabilities ask for less.
+            p.capabilities(in.boundingSet(), in.boundingSet(), ambient != 0 ? ambient : in.boundingSet());
+            if (ambient != 0) p.ambient(ambient);
         }
         if (spec.noNewPrivileges()) p.noNewPrivileges();
         p.exec(in.execPath(), in.argv(), in.environment());

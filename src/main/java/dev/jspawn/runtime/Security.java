@@ -1,0 +1,37 @@
+package dev.jspawn.runtime;
+
+import dev.jspawn.seccomp.Capabilities;
+import dev.jspawn.seccomp.SeccompFilters;
+import dev.jspawn.spec.ContainerSpec;
+import dev.jspawn.spec.SpecException;
+
+import java.io.IOException;
+
+/** The container's capability bounding set and seccomp program, as systemd-nspawn v252 derives them. */
+public final class Security {
+    private Security() {}
+
+    private static final int CAP_NET_ADMIN = 12;
+
+    /**
+     * nspawn's default set, plus --capability, minus --drop-capability; --private-network adds
+     * CAP_NET_ADMIN (the container owns its network namespace); limited to what the kernel knows.
+     */
+    public static long boundingSet(ContainerSpec spec) {
+        long set = Capabilities.NSPAWN_DEFAULT | spec.capabilitiesAdded();
+        if (spec.privateNetwork()) set |= 1L << CAP_NET_ADMIN;
+        set &= ~spec.capabilitiesDropped();
+        return set & Capabilities.supportedMask();
+    }
+
+    /** The filter program; null when SYSTEMD_SECCOMP=0 asks for none, as nspawn honours it. */
+    public static byte[] seccomp(ContainerSpec spec, long boundingSet) throws IOException {
+        if ("0".equals(System.getenv("SYSTEMD_SECCOMP"))) return null;
+        if (spec.syscallAllow().isEmpty() && spec.syscallDeny().isEmpty()) return SeccompFilters.cachedDefault(boundingSet);
+        try {
+            return SeccompFilters.compile(boundingSet, spec.syscallAllow(), spec.syscallDeny());
+        } catch (SpecException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+}
