@@ -21,7 +21,22 @@ public final class Security {
         long set = Capabilities.NSPAWN_DEFAULT | spec.capabilitiesAdded();
         if (spec.privateNetwork()) set |= 1L << CAP_NET_ADMIN;
         set &= ~spec.capabilitiesDropped();
-        return set & Capabilities.supportedMask();
+        return set & Capabilities.supportedMask() & ownBoundingSet();
+    }
+
+    /**
+     * The bounding set jspawn itself runs with: a container cannot get more (on hosts that run
+     * everything without, e.g., CAP_SYS_RESOURCE, asking for it would make capset(2) fail).
+     */
+    static long ownBoundingSet() {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of("/proc/self/status"))) {
+            for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+                if (line.startsWith("CapBnd:")) return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+            }
+        } catch (IOException | NumberFormatException ignored) {
+            // fall through: no limit known
+        }
+        return -1L;
     }
 
     /** The filter program; null when SYSTEMD_SECCOMP=0 asks for none, as nspawn honours it. */
