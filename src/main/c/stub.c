@@ -35,6 +35,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -104,6 +105,7 @@ enum {
     OP_UNSHARE = 36,       /* u64 flags */
     OP_UNLINK = 37,        /* s path: remove a file or symlink */
     OP_ATTACH_IDMAP = 38,  /* s target: attach the id-mapped tree the monitor prepared (plan header) */
+    OP_LINK_UP = 39,       /* s ifname: set a network interface up (lo of a new network namespace) */
 };
 
 /* Flag on an opcode: the step may fail with ENOENT (an optional path that does not exist). */
@@ -527,6 +529,22 @@ static int run_step(struct plan *p, uint32_t op) {
         close(idmap_fd);
         idmap_fd = -1;
         return 0;
+    }
+    case OP_LINK_UP: {
+        const char *name = get_str(p);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -errno;
+        int rc = 0;
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) rc = -errno;
+        else {
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) rc = -errno;
+        }
+        close(fd);
+        return rc;
     }
     case OP_UNLINK:
         return unlink(get_str(p)) < 0 ? -errno : 0;

@@ -28,6 +28,7 @@ public final class Launcher {
     private final PrintStream err;
     private final Hooks hooks;
     private volatile int initPid = -1;
+    private volatile boolean terminated;
     private volatile int killSignal;
     private volatile Console console;
 
@@ -66,6 +67,7 @@ public final class Launcher {
 
     /** Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). */
     public void terminate() {
+        terminated = true;
         int pid = initPid;
         if (pid > 0) {
             try {
@@ -143,6 +145,7 @@ public final class Launcher {
                 if (m.type() == StubProtocol.MSG_FAILED) return failed(plan, m);
                 if (m.type() != StubProtocol.MSG_PID) throw new IOException("jspawn-stub died before starting the container");
                 initPid = m.a();
+                if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
                 stub.sendGo(); // sync point #3
 

@@ -78,6 +78,10 @@ public final class Plan {
         step(StubOp.ATTACH_IDMAP, description).str(target);
     }
 
+    public void linkUp(String ifname) {
+        step(StubOp.LINK_UP, "bring up network interface " + ifname).str(ifname);
+    }
+
     public void unlinkFile(String path, String description) {
         step(StubOp.UNLINK, description).str(path);
     }

@@ -249,6 +249,7 @@ public final class Planner {
 
         if (spec.readOnly()) p.remountReadOnly(t, false, "make the container root read-only");
         p.sethostname(spec.hostname() != null ? spec.hostname() : spec.machineName());
+        if (spec.privateNetwork()) p.linkUp("lo");
         p.pivotRoot(t, "change root to " + tree);
 
         // --- after pivot_root: container paths ---
