@@ -127,12 +127,13 @@ public final class Launcher {
             String exec = command(user, argv);
             List<String> env = environment(user, uuid, mode);
 
+            EtcFiles.Action resolv = EtcFiles.resolvConf(spec, tree), zone = EtcFiles.timezone(spec, tree);
             ContainerSpec planned = snapshot == null ? spec : withDirectory(spec, snapshot);
             Planner.Inputs inputs = new Planner.Inputs(planned, staging.toString(), rootOverlay, mode, bounding, seccomp,
                     cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
                     ids == null ? null : ids.map(), ids != null && ids.idmap(),
-                    !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), null, null, false, null, null, null,
-                    false, workingDirectory(user));
+                    !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), resolv.content(), resolv.bind(), resolv.delete(),
+                    zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
             Plan plan = Planner.plan(inputs);
 
             ContainerCgroupHandle cgroup = hooks.createCgroup(spec);

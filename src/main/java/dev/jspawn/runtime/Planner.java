@@ -333,12 +333,13 @@ public final class Planner {
     private static void etcFile(Plan p, Path tree, String staging, String path, byte[] content, String bind,
                                 String symlink, boolean delete) throws IOException {
         if (content == null && bind == null && symlink == null && !delete) return;
-        String c = TreePaths.chase(tree, path, API_PATHS);
+        // The file itself may be a symlink that "replace", "delete" and "symlink" remove: only the
+        // directory is resolved.
+        int slash = path.lastIndexOf('/');
+        String c = TreePaths.chase(tree, path.substring(0, slash), API_PATHS) + path.substring(slash);
         String h = staging + c;
-        if (delete || symlink != null) {
-            p.optional().unlinkFile(h, "remove " + path);
-            if (symlink != null) p.symlink(symlink, h, "create " + path);
-        }
+        if (delete || symlink != null) p.optional().unlinkFile(h, "remove " + path);
+        if (symlink != null) p.symlink(symlink, h, "create " + path);
         if (content != null) p.writeFile(h, content, 0644, "write " + path);
         if (bind != null) {
             p.touch(h, 0644, "create " + path);
