@@ -31,12 +31,37 @@ final class Cleanup implements AutoCloseable {
         actions.push(a);
     }
 
-    /** A new temporary directory under /var/tmp, removed with its content on close. */
+    static Path tmpBase() {
+        return Path.of(System.getProperty("jspawn.tmp", "/var/tmp"));
+    }
+
+    /**
+     * A new temporary directory under /var/tmp, removed with its content on close. Its name carries
+     * jspawn's pid, so that {@link #removeStale} can remove it if jspawn is killed before it can.
+     */
     Path tempDir(String prefix) throws IOException {
-        Path base = Path.of(System.getProperty("jspawn.tmp", "/var/tmp"));
-        Path dir = Files.createTempDirectory(base, "jspawn-" + prefix);
+        Path dir = Files.createTempDirectory(tmpBase(), "jspawn-" + prefix + ProcessHandle.current().pid() + "-");
         add(() -> removeTree(dir));
         return dir;
+    }
+
+    /** Removes temporary directories of jspawn processes that no longer exist (killed with SIGKILL). */
+    static void removeStale(PrintStream err) {
+        try (var dirs = Files.newDirectoryStream(tmpBase(), "jspawn-*")) {
+            for (Path d : dirs) {
+                String[] parts = d.getFileName().toString().split("-");
+                if (parts.length < 4) continue;
+                try {
+                    long pid = Long.parseLong(parts[2]);
+                    if (Files.exists(Path.of("/proc/" + pid))) continue;
+                    removeTree(d);
+                } catch (NumberFormatException | IOException e) {
+                    // not ours, or not removable now: leave it
+                }
+            }
+        } catch (IOException e) {
+            err.println("Failed to look for stale temporary directories in " + tmpBase() + ": " + e.getMessage() + ", ignoring");
+        }
     }
 
     /** Removes a directory tree without following symlinks; a missing tree is fine. */

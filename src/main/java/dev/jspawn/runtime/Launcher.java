@@ -94,6 +94,7 @@ public final class Launcher {
         killSignal = spec.killSignal() != null ? spec.killSignal() : (spec.boot() ? 34 + 3 : 9);
         ConsoleMode mode = resolveConsole(spec.console());
 
+        Cleanup.removeStale(err);
         try (Cleanup cleanup = new Cleanup(err);
              TreeLock lock = TreeLock.acquire(tree)) {
             Path runDir = Path.of(System.getProperty("jspawn.runtime", "/run/jspawn"));
