@@ -117,6 +117,10 @@ public final class Help {
                  --set-credential=ID:VALUE Pass a credential with literal value to container (*)
                  --load-credential=ID:PATH Load credential to pass to container from file or socket (*)
 
+            Deprecated:
+                 --private-users-chown     Equivalent to --private-users-ownership=chown
+                 --share-system            Share the host's IPC, PID and UTS namespaces (*)
+
             (*) recognised, but not supported yet.
             See systemd-nspawn(1) for details.
             """;
