@@ -316,10 +316,7 @@ public final class SpawnCommandLine {
             }
         }
         if (found < 0 || name.isEmpty()) throw new SpecException("unrecognized option '" + arg + "'");
-        if (all != null) {
-            String given = arg.indexOf('=') < 0 ? arg : arg.substring(0, arg.indexOf('='));
-            throw new SpecException("option '" + given + "' is ambiguous; possibilities:" + all);
-        }
+        if (all != null) throw new SpecException("option '" + arg + "' is ambiguous; possibilities:" + all);
         return found;
     }
 
@@ -593,7 +590,7 @@ public final class SpawnCommandLine {
                 if (rl < 0) throw new SpecException("Unknown resource limit: " + n);
                 try {
                     rlimits[rl] = Values.rlimit(rl, v.substring(eq + 1));
-                } catch (IllegalArgumentException | ArithmeticException e) {
+                } catch (IllegalArgumentException e) {
                     throw new SpecException("Failed to parse resource limit: " + v.substring(eq + 1) + ": "
                             + e.getMessage(), e);
                 }
@@ -610,7 +607,9 @@ public final class SpawnCommandLine {
                 return true;
             case CPU_AFFINITY:
                 try {
-                    cpuAffinity = Values.cpuSet(v);
+                    // parse_cpu_set(""): an empty set, which nspawn treats as "no affinity configured"
+                    BitSet cpus = Values.cpuSet(v);
+                    cpuAffinity = cpus.isEmpty() ? null : cpus;
                 } catch (IllegalArgumentException e) {
                     throw bad("Failed to parse CPU affinity mask " + v, e);
                 }

@@ -371,6 +371,14 @@ final class Values {
     }
 
     private static long rlimitOne(int resource, String v) {
+        try {
+            return rlimitOne0(resource, v);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("value out of range");
+        }
+    }
+
+    private static long rlimitOne0(int resource, String v) {
         if (v.equals("infinity")) return INFINITY;
         switch (RLIMITS[resource]) {
             case "CPU": {

@@ -161,7 +161,8 @@ class SpawnCommandLineTest {
 
     @Test
     void ambiguousPrefix() {
-        fails("option '--bi' is ambiguous; possibilities: '--bind' '--bind-ro' '--bind-user'", "--bi=/x");
+        fails("option '--bi=/x' is ambiguous; possibilities: '--bind' '--bind-ro' '--bind-user'", "--bi=/x");
+        fails("option '--bi' is ambiguous; possibilities: '--bind' '--bind-ro' '--bind-user'", "--bi", "/x");
         fails("option '--p' is ambiguous; possibilities: '--private-network' '--personality' '--port' '--property' "
                 + "'--private-users' '--private-users-chown' '--private-users-ownership' '--pivot-root' '--pipe'", "--p");
     }
@@ -419,6 +420,10 @@ class SpawnCommandLineTest {
         fails("Failed to parse resource limit: 10:5: soft limit higher than hard limit", "-D/srv/c",
                 "--rlimit=NOFILE=10:5");
         fails("Failed to parse resource limit: 1K: not a number", "-D/srv/c", "--rlimit=NOFILE=1K");
+        fails("Failed to parse resource limit: 99999999999999999999G: number out of range", "-D/srv/c",
+                "--rlimit=AS=99999999999999999999G");
+        fails("Failed to parse resource limit: 7E 7E: value out of range", "-D/srv/c",
+                "--rlimit=AS=7E 7E");
         fails("Failed to parse resource limit: infinity:5: soft limit higher than hard limit", "-D/srv/c",
                 "--rlimit=NOFILE=infinity:5");
     }
@@ -431,7 +436,8 @@ class SpawnCommandLineTest {
         assertThat(s.cpuAffinity().toString()).isEqualTo("{0, 1, 2, 3, 5, 7}");
         assertThat(s.personality()).isEqualTo(Personality.X86);
         assertThat(spec("-D/srv/c", "--personality=x86-64").personality()).isEqualTo(Personality.X86_64);
-        assertThat(spec("-D/srv/c", "--cpu-affinity=").cpuAffinity().isEmpty()).isTrue();
+        assertThat(spec("-D/srv/c", "--cpu-affinity=").cpuAffinity()).isNull();
+        assertThat(spec("-D/srv/c", "--cpu-affinity=1", "--cpu-affinity=2").cpuAffinity().toString()).isEqualTo("{2}");
         fails("Failed to parse --oom-score-adjust= parameter: 1001: out of range -1000…1000", "-D/srv/c",
                 "--oom-score-adjust=1001");
         fails("Failed to parse --oom-score-adjust= parameter: x: not a number", "-D/srv/c", "--oom-score-adjust=x");
