@@ -35,8 +35,8 @@ public final class Settings {
             SETTING_DIRECTORY = 1L << 26, SETTING_USE_CGNS = 1L << 27, SETTING_CLONE_NS_FLAGS = 1L << 28,
             SETTING_CONSOLE_MODE = 1L << 29, SETTING_CREDENTIALS = 1L << 30, SETTING_BIND_USER = 1L << 31,
             SETTING_SUPPRESS_SYNC = 1L << 32, SETTING_RLIMIT_FIRST = 1L << 33;
-    /** All bits, as _SETTINGS_MASK_ALL. */
-    static final long SETTINGS_MASK_ALL = (SETTING_RLIMIT_FIRST << Values.RLIMITS.length) - 1;
+    /** All bits, as _SETTINGS_MASK_ALL: 33 groups and one bit for each of the 16 resource limits. */
+    static final long SETTINGS_MASK_ALL = (SETTING_RLIMIT_FIRST << 16) - 1;
 
     /** Start modes, as nspawn's StartMode. */
     static final int START_PID1 = 0, START_PID2 = 1, START_BOOT = 2;

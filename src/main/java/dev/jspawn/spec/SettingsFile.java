@@ -70,9 +70,9 @@ public final class SettingsFile {
             }
             continuation = null;
 
-            line(s, l, file + ":" + lineNo + ": ", state, cwd);
+            line(s, l, file, lineNo, state, cwd);
         }
-        if (continuation != null) line(s, continuation.toString(), file + ":" + lineNo + ": ", state, cwd);
+        if (continuation != null) line(s, continuation.toString(), file, lineNo, state, cwd);
         // settings_load(): PrivateUsers= and PrivateUsersOwnership= are either both set or neither.
         if (s.privateUsers != null && s.ownership == null)
             s.ownership = s.privateUsers.mode() == ContainerSpec.PrivateUsers.Mode.PICK
@@ -82,9 +82,12 @@ public final class SettingsFile {
     }
 
     /** parse_line(): one logical line; {@code state[0]} is the current section, "" in an ignored one. */
-    private static void line(Settings s, String l, String where, String[] state, Path cwd) throws SpecException {
+    private static void line(Settings s, String l, Path file, int lineNo, String[] state, Path cwd)
+            throws SpecException {
         l = l.strip();
         if (l.isEmpty()) return;
+        // "path:line: ", built without indy string concatenation (its bootstrap costs milliseconds at start)
+        String where = new StringBuilder(64).append(file).append(':').append(lineNo).append(": ").toString();
         if (l.charAt(0) == '[') {
             if (l.charAt(l.length() - 1) != ']') throw new SpecException(where + "Invalid section header '" + l + "'");
             String name = l.substring(1, l.length() - 1);

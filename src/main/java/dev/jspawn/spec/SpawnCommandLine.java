@@ -55,7 +55,7 @@ public final class SpawnCommandLine {
      * The host facts parsing depends on, so that tests need not touch the real machine.
      *
      * @param cwd              relative paths (-D, --template, bind sources) are taken relative to this
-     * @param hostname         the machine name used for {@code -D /}
+     * @param hostname         the machine name used for {@code -D /}; null: the kernel's hostname
      * @param machineSearchPath where {@code -M NAME} without -D looks for the directory NAME, in order
      * @param settingsDirs     trusted directories searched for NAME.nspawn, in order
      * @param machinesDir      where {@code --template} with {@code -M NAME} and no -D creates NAME
@@ -67,15 +67,12 @@ public final class SpawnCommandLine {
             settingsDirs = List.copyOf(settingsDirs);
         }
 
-        /** The real host: v252's image search path and /etc/systemd/nspawn, /run/systemd/nspawn. */
+        /**
+         * The real host: v252's image search path and /etc/systemd/nspawn, /run/systemd/nspawn. The hostname
+         * is null here and read from /proc/sys/kernel/hostname only when {@code -D /} needs it.
+         */
         public static Context system() {
-            String host;
-            try {
-                host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-            } catch (Exception e) {
-                host = "localhost";
-            }
-            return new Context(Path.of("").toAbsolutePath(), host,
+            return new Context(Path.of("").toAbsolutePath(), null,
                     List.of(Path.of("/etc/machines"), Path.of("/run/machines"), Path.of("/var/lib/machines"),
                             Path.of("/var/lib/container"), Path.of("/usr/local/lib/machines"),
                             Path.of("/usr/lib/machines")),
@@ -261,7 +258,7 @@ public final class SpawnCommandLine {
                 int eq = a.indexOf('=', 2);
                 String name = eq < 0 ? a.substring(2) : a.substring(2, eq);
                 int idx = findLong(name, a);
-                String full = "--" + LONG_NAMES[idx];
+                String full = "--".concat(LONG_NAMES[idx]);
                 String val = null;
                 if (LONG_ARG[idx] == NO) {
                     if (eq >= 0) throw new SpecException("option '" + full + "' doesn't allow an argument");
@@ -322,8 +319,8 @@ public final class SpawnCommandLine {
 
     /** "--name" of a short option's long twin ("-j" and "-U" have none). */
     private static String shortName(char c) {
-        for (int k = 0; k < LONG_CODE.length; k++) if (LONG_CODE[k] == c) return "--" + LONG_NAMES[k];
-        return "-" + c;
+        for (int k = 0; k < LONG_CODE.length; k++) if (LONG_CODE[k] == c) return "--".concat(LONG_NAMES[k]);
+        return "-".concat(String.valueOf(c));
     }
 
     private static SpecException bad(String message, IllegalArgumentException e) {
@@ -668,7 +665,7 @@ public final class SpawnCommandLine {
     /** unit_name_mangle_with_suffix(…, ".slice") for the plain names people pass to -S. */
     private static String mangleSlice(String v) throws SpecException {
         if (v.isEmpty()) throw new SpecException("Invalid slice name: " + v);
-        String s = v.endsWith(".slice") ? v : v + ".slice";
+        String s = v.endsWith(".slice") ? v : v.concat(".slice");
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (!Values.isAlnum(c) && ":-_.\\@".indexOf(c) < 0) throw new SpecException("Invalid slice name: " + v);
@@ -727,8 +724,9 @@ public final class SpawnCommandLine {
                         directory = p;
                         break;
                     }
-                    if (Files.isRegularFile(dir.resolve(machine + ".raw")))
-                        throw new SpecException("Image " + dir.resolve(machine + ".raw")
+                    Path raw = dir.resolve(machine.concat(".raw"));
+                    if (Files.isRegularFile(raw))
+                        throw new SpecException("Image " + raw
                                 + " is a disk image: --image is not supported yet");
                 }
                 if (directory == null) throw new SpecException("No image for machine '" + machine + "'.");
@@ -738,19 +736,28 @@ public final class SpawnCommandLine {
         }
         if (machine == null) {
             String base;
-            if (directory.getNameCount() == 0) base = ctx.hostname();
+            if (directory.getNameCount() == 0) base = ctx.hostname() != null ? ctx.hostname() : kernelHostname();
             else base = directory.getFileName().toString();
             String m = Values.hostnameCleanup(base);
             if (!Values.hostnameValid(m, true))
                 throw new SpecException("Failed to determine machine name automatically, please use -M.");
-            settingsFilename = m + ".nspawn";
+            settingsFilename = m.concat(".nspawn");
             if (ephemeral) {
                 String hex = Long.toHexString(ThreadLocalRandom.current().nextLong());
-                m = m + "-" + "0".repeat(16 - hex.length()) + hex;
+                m = new StringBuilder(m.length() + 17).append(m).append('-').append("0".repeat(16 - hex.length()))
+                        .append(hex).toString();
             }
             machine = m;
         } else {
-            settingsFilename = machine + ".nspawn";
+            settingsFilename = machine.concat(".nspawn");
+        }
+    }
+
+    private static String kernelHostname() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (Exception e) {
+            return "localhost";
         }
     }
 

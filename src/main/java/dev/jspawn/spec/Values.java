@@ -227,7 +227,7 @@ final class Values {
         }
         if (!envNameValid(arg, arg.length())) throw new IllegalArgumentException("invalid variable name");
         String v = callerEnv.get(arg);
-        return arg + "=" + (v == null ? "" : v);
+        return new StringBuilder(arg).append('=').append(v == null ? "" : v).toString();
     }
 
     // ---------------------------------------------------------------- numbers, ids
