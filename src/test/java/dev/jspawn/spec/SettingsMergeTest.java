@@ -253,6 +253,21 @@ class SettingsMergeTest {
     }
 
     @Test
+    void commandLineMaskIsReportedBeforeOverrideClearsIt() throws Exception {
+        Parsed p = parse("-D", image.toString(), "-u", "cli", "--settings=override");
+        assertThat(p.given(Settings.SETTING_USER)).isTrue();
+        assertThat(p.given(Settings.SETTING_DIRECTORY)).isTrue();
+        assertThat(p.given(Settings.SETTING_START_MODE)).isFalse();
+    }
+
+    @Test
+    void danglingSymlinkInEtcFallsThrough() throws Exception {
+        Files.createSymbolicLink(etc.resolve("foo.nspawn"), tmp.resolve("missing"));
+        write(run, "foo.nspawn", "[Exec]\nUser=run\n");
+        assertThat(parse("-D", image.toString()).spec().user()).isEqualTo("run");
+    }
+
+    @Test
     void overrideStillDistrustsTheImageDirectory() throws Exception {
         write(machines, "foo.nspawn", "[Files]\nBind=/file:/file\n[Exec]\nUser=fileuser\n");
         Parsed p = parse("-D", image.toString(), "--bind=/cli", "-u", "cli", "--settings=override");
