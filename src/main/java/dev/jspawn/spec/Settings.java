@@ -22,8 +22,11 @@ import java.util.UUID;
  * collected in {@link #warnings()} as systemd logs them.
  */
 public final class Settings {
-    // nspawn's SETTING_* bits (nspawn-settings.h, v252): which command-line options mask which file settings.
-    static final long SETTING_START_MODE = 1L << 0, SETTING_ENVIRONMENT = 1L << 1, SETTING_USER = 1L << 2,
+    /**
+     * nspawn's SETTING_* bits (nspawn-settings.h, v252): which command-line options mask which file settings.
+     * {@link SpawnCommandLine.Parsed#given(long)} takes them; resource limit n is {@code SETTING_RLIMIT_FIRST << n}.
+     */
+    public static final long SETTING_START_MODE = 1L << 0, SETTING_ENVIRONMENT = 1L << 1, SETTING_USER = 1L << 2,
             SETTING_CAPABILITY = 1L << 3, SETTING_KILL_SIGNAL = 1L << 4, SETTING_PERSONALITY = 1L << 5,
             SETTING_MACHINE_ID = 1L << 6, SETTING_NETWORK = 1L << 7, SETTING_EXPOSE_PORTS = 1L << 8,
             SETTING_READ_ONLY = 1L << 9, SETTING_VOLATILE_MODE = 1L << 10, SETTING_CUSTOM_MOUNTS = 1L << 11,
@@ -36,7 +39,7 @@ public final class Settings {
             SETTING_CONSOLE_MODE = 1L << 29, SETTING_CREDENTIALS = 1L << 30, SETTING_BIND_USER = 1L << 31,
             SETTING_SUPPRESS_SYNC = 1L << 32, SETTING_RLIMIT_FIRST = 1L << 33;
     /** All bits, as _SETTINGS_MASK_ALL: 33 groups and one bit for each of the 16 resource limits. */
-    static final long SETTINGS_MASK_ALL = (SETTING_RLIMIT_FIRST << 16) - 1;
+    public static final long SETTINGS_MASK_ALL = (SETTING_RLIMIT_FIRST << 16) - 1;
 
     /** Start modes, as nspawn's StartMode. */
     static final int START_PID1 = 0, START_PID2 = 1, START_BOOT = 2;
