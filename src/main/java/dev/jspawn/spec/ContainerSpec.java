@@ -8,7 +8,7 @@ import java.util.UUID;
 
 /**
  * Everything a container start needs, after the command line and the .nspawn settings are merged and
- * validated. Immutable; built by {@link SpawnOptions#toSpec}. The runtime turns it into a launch plan.
+ * validated. Immutable; built by {@link SpawnCommandLine#parse}. The runtime turns it into a launch plan.
  *
  * <p>Nullable fields mean "not set, use the runtime default" and say so in their comment.
  */
