@@ -66,8 +66,13 @@ public final class UserNamespaces {
                 size = RANGE;
             }
             case FIXED -> {
-                base = pu.base();
+                // base -1 is "yes": the range starts at the owner of the tree's root directory
+                base = pu.base() < 0 ? rootUid : pu.base();
                 size = pu.size() > 0 ? pu.size() : RANGE;
+                if (pu.base() < 0 && base % RANGE != 0) {
+                    throw new IOException("--private-users=yes needs the root directory of " + tree
+                            + " to be owned by a multiple of 65536, not " + base);
+                }
             }
             case PICK -> {
                 size = RANGE;
