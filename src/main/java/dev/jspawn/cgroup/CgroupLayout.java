@@ -112,7 +112,7 @@ public final class CgroupLayout {
     private static Hierarchy unified(Path mount) throws CgroupException {
         Set<String> cs = new LinkedHashSet<>();
         try {
-            cs.addAll(words(Files.readString(mount.resolve("cgroup.controllers"))));
+            cs.addAll(words(ContainerCgroup.read(mount.resolve("cgroup.controllers"))));
         } catch (IOException e) {
             throw CgroupException.of("failed to read", mount.resolve("cgroup.controllers"), e);
         }
@@ -123,7 +123,7 @@ public final class CgroupLayout {
     public static CgroupLayout detect() throws CgroupException {
         String text;
         try {
-            text = Files.readString(Path.of("/proc/self/mountinfo"));
+            text = ContainerCgroup.read(Path.of("/proc/self/mountinfo"));
         } catch (IOException e) {
             throw CgroupException.of("failed to read", "/proc/self/mountinfo", e);
         }

@@ -1,7 +1,6 @@
 package dev.jspawn.cgroup;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -329,7 +328,7 @@ public final class CgroupProperties {
     /** MemTotal of /proc/meminfo in bytes. */
     static long physicalMemory() throws CgroupException {
         try {
-            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            for (String l : ContainerCgroup.read(Path.of("/proc/meminfo")).split("\n")) {
                 if (l.startsWith("MemTotal:")) {
                     String[] f = l.substring(9).trim().split("\\s+");
                     return Long.parseLong(f[0]) * 1024;
@@ -346,7 +345,7 @@ public final class CgroupProperties {
         long max = 4194303; // TASKS_MAX
         for (String f : new String[] {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
             try {
-                long v = Long.parseLong(Files.readString(Path.of(f)).trim());
+                long v = Long.parseLong(ContainerCgroup.read(Path.of(f)).trim());
                 if (v > 0) max = Math.min(max, v);
             } catch (IOException | NumberFormatException ignored) {
                 // keep the default

@@ -166,6 +166,7 @@ public final class ContainerCgroup implements AutoCloseable {
     }
 
     private static void procs(Path dir, Set<Long> out) throws CgroupException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
         String text;
         try {
             text = read(dir.resolve("cgroup.procs"));
@@ -493,13 +494,26 @@ public final class ContainerCgroup implements AutoCloseable {
 
     // ---- file access ----
 
+    /**
+     * Reads a kernel file with large read(2)s from offset 0: /proc/sys integers answer only a read at
+     * offset 0, so Files.readString (which may start with a tiny read) can see "3" of "32768".
+     */
     static String read(Path p) throws IOException {
-        return Files.readString(p);
+        try (java.io.InputStream in = Files.newInputStream(p)) {
+            byte[] buf = new byte[8192];
+            int len = 0;
+            for (int n; (n = in.read(buf, len, buf.length - len)) > 0; ) {
+                len += n;
+                if (len == buf.length) buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+            }
+            return new String(buf, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
-    /** One write(2) of the whole value, no O_CREAT / O_TRUNC, as cgroupfs wants it. */
+    /** One write(2) of the whole value, without O_CREAT (a missing file is a missing controller), as a shell's ">" does. */
     static void write(Path p, String value) throws IOException {
-        Files.write(p, value.getBytes(java.nio.charset.StandardCharsets.US_ASCII), StandardOpenOption.WRITE);
+        Files.write(p, value.getBytes(java.nio.charset.StandardCharsets.US_ASCII), StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
     }
 
     private static void sleep(long ms) {
