@@ -67,12 +67,14 @@ public final class ContainerCgroup implements AutoCloseable {
             try {
                 for (Hierarchy h : layout.hierarchies()) {
                     Path parent = h.mount();
-                    for (String part : parts) {
+                    for (int i = 0; i < parts.length; i++) {
                         at = parent;
                         if (h.unified() && layout.mode() == Mode.UNIFIED) enableControllers(parent, required);
-                        Path dir = parent.resolve(part);
+                        Path dir = parent.resolve(parts[i]);
                         at = dir;
                         if (mkdir(layout, dir)) created.add(dir);
+                        else if (i == parts.length - 1) // we removed any leftover above: someone is starting it right now
+                            throw new CgroupException("machine " + machineName + " already has a cgroup: " + dir);
                         if (!h.unified() && h.controllers().contains("cpuset")) copyCpuset(parent, dir);
                         parent = dir;
                     }

@@ -206,6 +206,62 @@ class KernelCgroupTest {
         assertGone();
     }
 
+    @Test
+    void pureV2CodePathOnTheUnifiedHierarchy() throws Exception {
+        Hierarchy u = layout.hierarchies().stream().filter(Hierarchy::unified).findFirst().orElse(null);
+        assumeTrue(u != null && layout.mode() == Mode.HYBRID, "needs a separate cgroup2 mount");
+        CgroupLayout v2 = new CgroupLayout(u.mount()); // a real cgroup2, without resource controllers here
+        assertThat(v2.mode()).isEqualTo(Mode.UNIFIED);
+        if (!v2.controllers().contains("pids"))
+            assertThatThrownBy(() -> v2.create(slice, "v2-" + id, List.of("TasksMax=5")))
+                    .hasMessage("TasksMax= needs the pids controller, which is not available (not in cgroup.controllers)");
+        assertThat(u.mount().resolve(sliceRel)).doesNotExist();
+        String marker = "986." + (100000 + ThreadLocalRandom.current().nextInt(800000));
+        Process sh = start("sh", "-c", "sleep 0.2; for i in $(seq 50); do sleep " + marker + " & done; wait");
+        try (ContainerCgroup cg = v2.create(slice, "v2-" + id, List.of())) {
+            assertThat(cg.paths()).containsExactly(u.mount().resolve(sliceRel).resolve("machine-v2\\x2d" + id + ".scope"));
+            cg.addProcess(sh.pid());
+            assertThat(Files.readAllLines(Path.of("/proc/" + sh.pid() + "/cgroup"))).contains("0::" + cg.displayPath());
+            ContainerCgroup payload = cg.subgroup("payload");
+            assertThat(payload.paths().get(0)).isDirectory();
+            for (int i = 0; i < 100 && cg.pids().size() < 51; i++) Thread.sleep(10);
+            assertThat(cg.pids()).hasSize(51);
+        }
+        assertThat(sh.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(u.mount().resolve(sliceRel)).doesNotExist();
+        assertThat(processesWith(marker)).isEmpty();
+    }
+
+    @Test
+    void concurrentStartsAndStopsInOneSlice() throws Exception {
+        int threads = 6, rounds = 8;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String name = "race-" + t;
+                futures.add(pool.submit(() -> {
+                    for (int r = 0; r < rounds; r++) {
+                        try (ContainerCgroup cg = layout.create(slice, name, List.of("TasksMax=5"))) {
+                            for (Path p : cg.paths()) assertThat(p).isDirectory();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (var f : futures) f.get(60, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        for (Hierarchy h : layout.hierarchies()) {
+            Path s = h.mount().resolve(sliceRel);
+            if (Files.exists(s)) // kept by an instance that did not create it: must at least be empty
+                try (var ds = Files.newDirectoryStream(s, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
+                    assertThat(ds.iterator().hasNext()).as(s.toString()).isFalse();
+                }
+        }
+    }
+
     // ---- helpers ----
 
     private static boolean isRoot() {
