@@ -80,7 +80,7 @@ public final class CgroupLayout {
         boolean v2 = false;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
             List<Path> dirs = new ArrayList<>();
-            ds.forEach(dirs::add);
+            for (Path d : ds) dirs.add(d);
             dirs.sort(null);
             for (Path d : dirs) {
                 if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) continue;
@@ -101,12 +101,14 @@ public final class CgroupLayout {
     }
 
     private static CgroupLayout make(List<Hierarchy> list, boolean v2, Object where) throws CgroupException {
-        boolean v1 = list.stream().anyMatch(h -> !h.unified());
+        // v1 first, unified last (as /proc/PID/cgroup lists them)
+        List<Hierarchy> ordered = new ArrayList<>(list.size());
+        for (Hierarchy h : list) if (!h.unified()) ordered.add(h);
+        boolean v1 = !ordered.isEmpty();
+        for (Hierarchy h : list) if (h.unified()) ordered.add(h);
         if (!v1 && !v2) throw new CgroupException("no cgroup hierarchy found at " + where);
-        if (!v1) return new CgroupLayout(Mode.UNIFIED, list);
-        // v1 first so that the display order matches /proc/PID/cgroup's, unified last
-        list.sort((a, b) -> Boolean.compare(a.unified(), b.unified()));
-        return new CgroupLayout(v2 ? Mode.HYBRID : Mode.LEGACY, list);
+        if (!v1) return new CgroupLayout(Mode.UNIFIED, ordered);
+        return new CgroupLayout(v2 ? Mode.HYBRID : Mode.LEGACY, ordered);
     }
 
     private static Hierarchy unified(Path mount) throws CgroupException {
@@ -173,7 +175,8 @@ public final class CgroupLayout {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+            if (c == '\\' && i + 3 < s.length() && isOctal(s.charAt(i + 1)) && isOctal(s.charAt(i + 2))
+                    && isOctal(s.charAt(i + 3))) {
                 b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
                 i += 3;
             } else {
@@ -181,6 +184,10 @@ public final class CgroupLayout {
             }
         }
         return b.toString();
+    }
+
+    private static boolean isOctal(char c) {
+        return c >= '0' && c <= '7';
     }
 
     public Mode mode() {
@@ -199,6 +206,12 @@ public final class CgroupLayout {
             if (h.unified() == (mode == Mode.UNIFIED))
                 for (String c : h.controllers()) if (!c.startsWith("name=")) out.add(c);
         return out;
+    }
+
+    /** Position of h in {@link #hierarchies()} (by identity: no record equals on the start path). */
+    int indexOf(Hierarchy h) {
+        for (int i = 0; i < hierarchies.size(); i++) if (hierarchies.get(i) == h) return i;
+        return -1;
     }
 
     /** The hierarchy whose files carry this controller's settings, or null. */
@@ -252,6 +265,7 @@ public final class CgroupLayout {
 
     // ---- names ----
 
+    private static final String HEX = "0123456789abcdef";
     private static final String VALID = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\";
 
     /** systemd's unit_name_escape: '/' → '-', '-' '\' and anything outside [a-zA-Z0-9:_.] → \xNN per byte. */
@@ -262,7 +276,7 @@ public final class CgroupLayout {
             int c = bytes[i] & 0xff;
             if (c == '/') b.append('-');
             else if (c == '-' || c == '\\' || c >= 0x80 || VALID.indexOf(c) < 0 || (i == 0 && c == '.'))
-                b.append(String.format("\\x%02x", c));
+                b.append("\\x").append(HEX.charAt(c >> 4)).append(HEX.charAt(c & 15));
             else b.append((char) c);
         }
         return b.toString();
@@ -285,7 +299,7 @@ public final class CgroupLayout {
         if (s.equals("-.slice")) return "";
         String prefix = s.substring(0, s.length() - ".slice".length());
         if (prefix.isEmpty() || prefix.startsWith("-") || prefix.endsWith("-") || prefix.contains("--")
-                || s.length() > 255 || !prefix.chars().allMatch(c -> c < 0x80 && VALID.indexOf(c) >= 0))
+                || s.length() > 255 || !allIn(prefix, VALID))
             throw new CgroupException("Invalid slice name '" + slice + "'");
         StringBuilder b = new StringBuilder();
         for (int i = prefix.indexOf('-'); ; i = prefix.indexOf('-', i + 1)) {
@@ -295,6 +309,12 @@ public final class CgroupLayout {
             if (i < 0) break;
         }
         return b.toString();
+    }
+
+    /** Whether every char of s is one of chars. */
+    static boolean allIn(String s, String chars) {
+        for (int i = 0; i < s.length(); i++) if (chars.indexOf(s.charAt(i)) < 0) return false;
+        return true;
     }
 
     private static final Set<String> V1_CONTROLLERS = Set.of("cpu", "cpuacct", "cpuset", "io", "blkio", "memory",
@@ -312,12 +332,21 @@ public final class CgroupLayout {
 
     static List<String> words(String s) {
         List<String> out = new ArrayList<>();
-        for (String w : s.trim().split("\\s+")) if (!w.isEmpty()) out.add(w);
+        int n = s.length();
+        for (int i = 0; i < n; ) {
+            while (i < n && Character.isWhitespace(s.charAt(i))) i++;
+            int start = i;
+            while (i < n && !Character.isWhitespace(s.charAt(i))) i++;
+            if (i > start) out.add(s.substring(start, i));
+        }
         return out;
     }
 
     @Override
     public String toString() {
-        return mode + " " + hierarchies.stream().map(h -> h.mount() + (h.unified() ? "(cgroup2)" : "")).toList();
+        StringBuilder b = new StringBuilder(mode.name()).append(" [");
+        for (Hierarchy h : hierarchies) b.append(b.charAt(b.length() - 1) == '[' ? "" : ", ").append(h.mount())
+                .append(h.unified() ? "(cgroup2)" : "");
+        return b.append(']').toString();
     }
 }

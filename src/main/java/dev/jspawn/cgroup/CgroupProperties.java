@@ -37,6 +37,7 @@ public final class CgroupProperties {
     static final long BFQ_DEFAULT = 100, BFQ_MIN = 1, BFQ_MAX = 1000;
     static final long QUOTA_PERIOD_USEC = 100_000, USEC_PER_SEC = 1_000_000, USEC_PER_MSEC = 1000;
     static final int MAX_CPU = 8192 * 8;
+    private static final String DIGITS = "0123456789";
 
     /** The settings, by the controller that carries them. */
     public enum Kind {
@@ -153,7 +154,7 @@ public final class CgroupProperties {
     }
 
     private static long parseUnsigned(String s) {
-        if (s.isEmpty() || !s.chars().allMatch(c -> c >= '0' && c <= '9'))
+        if (s.isEmpty() || !CgroupLayout.allIn(s, DIGITS))
             throw new IllegalArgumentException("not a number");
         try {
             return Long.parseLong(s);
@@ -185,7 +186,7 @@ public final class CgroupProperties {
         int dot = n.indexOf('.');
         String whole = dot < 0 ? n : n.substring(0, dot), frac = dot < 0 ? "" : n.substring(dot + 1);
         if (whole.isEmpty() || (dot >= 0 && frac.isEmpty()) || frac.length() > decimals
-                || !(whole + frac).chars().allMatch(c -> c >= '0' && c <= '9'))
+                || !CgroupLayout.allIn(whole, DIGITS) || !CgroupLayout.allIn(frac, DIGITS))
             throw new IllegalArgumentException("not a percentage");
         if (whole.length() > 12) throw new IllegalArgumentException("percentage too large");
         long v = Long.parseLong(whole) * factor;
@@ -249,8 +250,7 @@ public final class CgroupProperties {
     /** systemd's parse_cpu_set: numbers and ranges "N-M" separated by commas and/or whitespace. */
     static BitSet parseCpuSet(String s) {
         BitSet set = new BitSet();
-        for (String item : s.split("[,\\s]+")) {
-            if (item.isEmpty()) continue;
+        for (String item : CgroupLayout.words(s.replace(',', ' '))) {
             int dash = item.indexOf('-');
             long lo, hi;
             try {
@@ -330,8 +330,7 @@ public final class CgroupProperties {
         try {
             for (String l : ContainerCgroup.read(Path.of("/proc/meminfo")).split("\n")) {
                 if (l.startsWith("MemTotal:")) {
-                    String[] f = l.substring(9).trim().split("\\s+");
-                    return Long.parseLong(f[0]) * 1024;
+                    return Long.parseLong(CgroupLayout.words(l.substring(9)).get(0)) * 1024;
                 }
             }
         } catch (IOException | RuntimeException e) {

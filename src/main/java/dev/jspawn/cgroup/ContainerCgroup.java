@@ -183,8 +183,8 @@ public final class ContainerCgroup implements AutoCloseable {
 
     private static List<Path> subdirs(Path dir) {
         List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
-            ds.forEach(out::add);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) out.add(p);
         } catch (IOException ignored) {
             // gone: nothing below
         }
@@ -215,10 +215,11 @@ public final class ContainerCgroup implements AutoCloseable {
 
     void applyParsed(List<Property> props) throws CgroupException {
         boolean v2 = layout.mode() == Mode.UNIFIED;
-        boolean hasWeight = props.stream().anyMatch(p -> p.kind() == Kind.CPU_WEIGHT);
+        boolean hasWeight = false;
+        for (Property p : props) hasWeight |= p.kind() == Kind.CPU_WEIGHT;
         for (Property p : props) {
             Hierarchy h = layout.hierarchyOf(p.kind().controller(v2));
-            Path dir = leaves.get(layout.hierarchies().indexOf(h));
+            Path dir = leaves.get(layout.indexOf(h));
             long n = p.number();
             boolean reset = n == CgroupProperties.RESET;
             switch (p.kind()) {
@@ -365,7 +366,7 @@ public final class ContainerCgroup implements AutoCloseable {
     /** The directory in the hierarchy carrying this controller ("memory", "cpu", ...), or null. */
     public Path pathOf(String controller) {
         Hierarchy h = layout.hierarchyOf(controller);
-        return h == null ? null : leaves.get(layout.hierarchies().indexOf(h));
+        return h == null ? null : leaves.get(layout.indexOf(h));
     }
 
     // ---- teardown ----
@@ -383,10 +384,10 @@ public final class ContainerCgroup implements AutoCloseable {
     public synchronized void destroy() throws CgroupException {
         if (destroyed) return;
         long deadline = System.nanoTime() + DESTROY_TIMEOUT_NANOS;
-        long self = ProcessHandle.current().pid();
         while (true) {
             Set<Long> inside = pids();
             if (inside.isEmpty()) break;
+            long self = ProcessHandle.current().pid();
             if (inside.contains(self))
                 throw new CgroupException("refusing to empty cgroup " + displayPath() + ": it contains this process (" + self + ")");
             if (System.nanoTime() - deadline > 0)
@@ -443,7 +444,8 @@ public final class ContainerCgroup implements AutoCloseable {
             }
             for (long pid : inside) {
                 try {
-                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                    var ph = ProcessHandle.of(pid);
+                    if (ph.isPresent()) ph.get().destroyForcibly();
                 } catch (RuntimeException ignored) {
                     // exited meanwhile, or not ours to kill
                 }
