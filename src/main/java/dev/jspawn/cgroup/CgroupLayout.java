@@ -263,6 +263,18 @@ public final class CgroupLayout {
         return cg;
     }
 
+    /**
+     * The cgroup of a running machine, created by another process (machinectl set-property, terminate).
+     * Its {@link ContainerCgroup#destroy()} removes the scope but never the slices.
+     *
+     * @throws CgroupException "machine NAME has no cgroup: PATH" if a hierarchy lacks it
+     */
+    public ContainerCgroup open(String slice, String machineName) throws CgroupException {
+        String sliceRel = slicePath(slice == null ? "machine.slice" : slice);
+        String rel = (sliceRel.isEmpty() ? "" : sliceRel + "/") + scopeName(machineName);
+        return ContainerCgroup.open(this, rel, machineName);
+    }
+
     // ---- names ----
 
     private static final String HEX = "0123456789abcdef";

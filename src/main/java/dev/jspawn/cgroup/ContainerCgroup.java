@@ -93,6 +93,17 @@ public final class ContainerCgroup implements AutoCloseable {
         }
     }
 
+    static ContainerCgroup open(CgroupLayout layout, String rel, String machineName) throws CgroupException {
+        List<Path> leaves = new ArrayList<>();
+        for (Hierarchy h : layout.hierarchies()) {
+            Path leaf = h.mount().resolve(rel);
+            if (!Files.isDirectory(leaf, LinkOption.NOFOLLOW_LINKS))
+                throw new CgroupException("machine " + machineName + " has no cgroup: " + leaf);
+            leaves.add(leaf);
+        }
+        return new ContainerCgroup(layout, rel, leaves, List.of());
+    }
+
     /** mkdir; false if it already existed. */
     private static boolean mkdir(CgroupLayout layout, Path dir) throws IOException {
         try {

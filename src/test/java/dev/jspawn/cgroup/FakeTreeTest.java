@@ -207,6 +207,23 @@ class FakeTreeTest {
         assertThat(tmp.resolve("machine.slice")).doesNotExist();
     }
 
+    @Test
+    void openARunningMachineFromAnotherProcess() throws Exception {
+        CgroupLayout l = FakeCgroupfs.unified(tmp, "cpu memory pids").layout();
+        assertThatThrownBy(() -> l.open(null, "m")).hasMessage("machine m has no cgroup: "
+                + tmp.resolve("machine.slice/machine-m.scope"));
+        try (ContainerCgroup owner = l.create(null, "m", List.of("TasksMax=9"))) {
+            ContainerCgroup other = l.open("machine.slice", "m");
+            assertThat(other.paths()).isEqualTo(owner.paths());
+            other.setProperties(List.of("TasksMax=11"));
+            assertThat(get(owner.paths().get(0).resolve("pids.max"))).isEqualTo("11");
+            other.destroy(); // terminate: the scope goes, the slice stays (not its to remove)
+            assertThat(owner.paths().get(0)).doesNotExist();
+            assertThat(tmp.resolve("machine.slice")).exists();
+        }
+        assertThat(tmp.resolve("machine.slice")).doesNotExist(); // the owner created it
+    }
+
     // ---------------- cgroup v1 (hybrid) ----------------
 
     @Test

@@ -137,6 +137,10 @@ class KernelCgroupTest {
                     .isEqualTo(read(cg.pathOf("cpuset").getParent().resolve("cpuset.cpus")));
         }
         assertThatThrownBy(() -> cg.setProperties(List.of("CPUQuota=abc"))).hasMessageStartingWith("Failed to parse CPUQuota=");
+        ContainerCgroup opened = layout.open(slice, "kt-" + id); // as machinectl would
+        assertThat(opened.pids()).containsExactly(sleep.pid());
+        opened.setProperties(List.of("TasksMax=12"));
+        assertThat(read(cg.pathOf("pids").resolve("pids.max"))).isEqualTo("12");
 
         cg.destroy();
         assertThat(sleep.waitFor(5, TimeUnit.SECONDS)).isTrue();
