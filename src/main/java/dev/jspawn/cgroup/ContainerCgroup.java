@@ -404,7 +404,7 @@ public final class ContainerCgroup implements AutoCloseable {
             if (System.nanoTime() - deadline > 0)
                 throw new CgroupException("failed to empty cgroup " + displayPath() + ": processes " + inside
                         + " still there after " + DESTROY_TIMEOUT_NANOS / 1_000_000_000 + " s");
-            killAll(inside);
+            killAll();
             for (int i = 0; i < 20 && !pidsQuietly().isEmpty(); i++) sleep(5);
         }
         CgroupException first = null;
@@ -424,35 +424,45 @@ public final class ContainerCgroup implements AutoCloseable {
         try {
             return pids();
         } catch (CgroupException e) {
-            return Set.of(0L);
+            return Set.of();
         }
     }
 
-    private void killAll(Set<Long> inside) {
-        Path freezer = null;
+    /**
+     * One round of killing. cgroup.kill (v2, Linux 5.14+) kills the whole subtree atomically. Without it
+     * the cgroup is frozen first (v1 freezer.state, v2 cgroup.freeze) so nothing can fork between reading
+     * cgroup.procs and the SIGKILLs, then thawed so the killed processes can die. The per-pid SIGKILL
+     * always runs too: it also catches a process that made it into only some hierarchies.
+     */
+    private void killAll() {
+        boolean atomic = false;
+        Path freeze = null;
         for (int i = 0; i < leaves.size(); i++) {
             Hierarchy h = layout.hierarchies().get(i);
             if (h.unified()) {
                 try {
                     write(leaves.get(i).resolve("cgroup.kill"), "1");
-                } catch (IOException ignored) {
-                    // older kernel: SIGKILL one by one below
+                    atomic = true;
+                } catch (IOException noCgroupKill) {
+                    if (freeze == null) freeze = leaves.get(i).resolve("cgroup.freeze");
                 }
             } else if (h.controllers().contains("freezer")) {
-                freezer = leaves.get(i).resolve("freezer.state");
+                freeze = leaves.get(i).resolve("freezer.state");
             }
         }
+        boolean v1 = freeze != null && freeze.getFileName().toString().equals("freezer.state");
         boolean frozen = false;
         try {
-            if (freezer != null) {
+            if (freeze != null && !atomic) {
                 try {
-                    write(freezer, "FROZEN");
+                    write(freeze, v1 ? "FROZEN" : "1");
                     frozen = true;
-                    for (int i = 0; i < 100 && !read(freezer).trim().equals("FROZEN"); i++) sleep(5);
+                    for (int i = 0; i < 100 && !isFrozen(freeze, v1); i++) sleep(5);
                 } catch (IOException ignored) {
-                    // no freezer: race forks with repeated kills instead
+                    // no freezer: forks are raced by repeated rounds instead
                 }
             }
+            Set<Long> inside = pidsQuietly();
             for (long pid : inside) {
                 try {
                     var ph = ProcessHandle.of(pid);
@@ -464,12 +474,17 @@ public final class ContainerCgroup implements AutoCloseable {
         } finally {
             if (frozen) {
                 try {
-                    write(freezer, "THAWED");
+                    write(freeze, v1 ? "THAWED" : "0");
                 } catch (IOException ignored) {
                     // removed meanwhile
                 }
             }
         }
+    }
+
+    private static boolean isFrozen(Path freeze, boolean v1) throws IOException {
+        if (v1) return read(freeze).trim().equals("FROZEN");
+        return read(freeze.resolveSibling("cgroup.events")).contains("frozen 1");
     }
 
     /** rmdir a cgroup and everything below it, children first; EBUSY (still exiting) is retried until deadline. */

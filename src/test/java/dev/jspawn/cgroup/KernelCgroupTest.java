@@ -164,6 +164,27 @@ class KernelCgroupTest {
     }
 
     @Test
+    void legacyOnlyFreezerPathKillsAForkStorm() throws Exception {
+        assumeTrue(layout.mode() == Mode.HYBRID, "needs v1 hierarchies");
+        // the same machine without its cgroup2 mount: LEGACY, so no cgroup.kill, only the v1 freezer
+        StringBuilder mi = new StringBuilder();
+        for (String l : Files.readAllLines(Path.of("/proc/self/mountinfo"))) if (!l.contains(" - cgroup2 ")) mi.append(l).append('\n');
+        CgroupLayout legacy = CgroupLayout.fromMountinfo(mi.toString(), Path.of("/sys/fs/cgroup"));
+        assertThat(legacy.mode()).isEqualTo(Mode.LEGACY);
+        String marker = "985." + (100000 + ThreadLocalRandom.current().nextInt(800000));
+        Process sh = start("sh", "-c", "sleep 0.3; while :; do sleep " + marker + " & done");
+        try (ContainerCgroup cg = legacy.create(slice, "legacy-" + id, List.of("TasksMax=30"))) {
+            assertThat(cg.paths()).hasSize(layout.hierarchies().size() - 1);
+            cg.addProcess(sh.pid());
+            Thread.sleep(700);
+            assertThat(cg.pids().size()).isGreaterThan(5);
+        }
+        assertThat(sh.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertGone();
+        assertThat(processesWith(marker)).isEmpty();
+    }
+
+    @Test
     void nameClashAndStaleReuse() throws Exception {
         Process sleep = start("sleep", "100");
         ContainerCgroup cg = layout.create(slice, "clash", List.of());
