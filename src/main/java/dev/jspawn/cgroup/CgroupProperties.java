@@ -316,6 +316,7 @@ public final class CgroupProperties {
 
     /** physical_memory_scale: a fraction of RAM in 1/10000, rounded down to whole pages. */
     static long scaleMemory(long totalBytes, long permyriad) {
+        if (permyriad == 10000) return totalBytes;
         long pages = totalBytes / 4096;
         return pages * permyriad / 10000 * 4096;
     }
@@ -339,18 +340,19 @@ public final class CgroupProperties {
         throw new CgroupException("Failed to read MemTotal from /proc/meminfo");
     }
 
-    /** systemd's system_tasks_max: the smaller of kernel.pid_max and kernel.threads-max, minus one. */
+    /** systemd's system_tasks_max: the smallest of 4194303, kernel.threads-max and kernel.pid_max - 1. */
     static long systemTasksMax() {
         long max = 4194303; // TASKS_MAX
-        for (String f : new String[] {"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"}) {
+        String[][] sources = {{"/proc/sys/kernel/threads-max", "0"}, {"/proc/sys/kernel/pid_max", "1"}};
+        for (String[] src : sources) {
             try {
-                long v = Long.parseLong(ContainerCgroup.read(Path.of(f)).trim());
+                long v = Long.parseLong(ContainerCgroup.read(Path.of(src[0])).trim()) - Long.parseLong(src[1]);
                 if (v > 0) max = Math.min(max, v);
             } catch (IOException | NumberFormatException ignored) {
-                // keep the default
+                // keep the others
             }
         }
-        return max - 1;
+        return max;
     }
 
     private static long clamp(long v, long lo, long hi) {

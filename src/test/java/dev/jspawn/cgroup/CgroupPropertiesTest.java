@@ -105,6 +105,7 @@ class CgroupPropertiesTest {
         assertThatThrownBy(() -> p("MemoryMax=101%")).hasMessageContaining("over 100%");
         assertThatThrownBy(() -> p("MemoryMax=99999999E")).hasMessageContaining("too large");
         assertThat(CgroupProperties.scaleMemory(8L << 30, 5000)).isEqualTo(4L << 30);
+        assertThat(CgroupProperties.scaleMemory(1000L, 10000)).isEqualTo(1000L);
         assertThat(CgroupProperties.scaleMemory(10_000 * 4096L + 123, 3333) % 4096).isZero();
     }
 

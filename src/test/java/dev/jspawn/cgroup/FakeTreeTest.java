@@ -102,6 +102,7 @@ class FakeTreeTest {
                     .isEqualTo(CgroupProperties.scaleMemory(CgroupProperties.physicalMemory(), 5000));
             assertThat(Long.parseLong(get(d.resolve("pids.max"))))
                     .isEqualTo(CgroupProperties.systemTasksMax() / 10);
+            assertThat(CgroupProperties.systemTasksMax()).isLessThanOrEqualTo(4194303);
         }
     }
 
