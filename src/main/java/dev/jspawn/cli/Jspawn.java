@@ -1,7 +1,7 @@
 package dev.jspawn.cli;
 
 import dev.jspawn.runtime.Launcher;
-import dev.jspawn.runtime.Planner;
+import dev.jspawn.runtime.Cgroups;
 import dev.jspawn.runtime.Security;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.spec.SpawnCommandLine;
@@ -9,7 +9,6 @@ import dev.jspawn.spec.SpecException;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.util.List;
 
 /** jspawn: the systemd-nspawn command line. Only this edge prints errors; the library throws. */
 public final class Jspawn {
@@ -50,16 +49,8 @@ public final class Jspawn {
                 return Security.seccomp(s, b);
             }
 
-            public Launcher.CgroupPlan cgroupMounts(ContainerSpec s) {
-                return new Launcher.CgroupPlan(List.<Planner.CgroupMount>of(), false);
-            }
-
-            public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) {
-                return new Launcher.ContainerCgroupHandle() {
-                    public void add(long pid) {}
-
-                    public void close() {}
-                };
+            public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
+                return Cgroups.create(s, err);
             }
         });
         Signals.install(launcher);

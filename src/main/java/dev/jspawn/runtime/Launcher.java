@@ -43,9 +43,6 @@ public final class Launcher {
         /** The seccomp program, or null for none. */
         byte[] seccomp(ContainerSpec spec, long boundingSet) throws IOException;
 
-        /** Cgroup hierarchies to mount in the container, and whether the host is unified. */
-        CgroupPlan cgroupMounts(ContainerSpec spec) throws IOException;
-
         /** Creates the container's cgroup; the returned handle places pids and destroys it. */
         ContainerCgroupHandle createCgroup(ContainerSpec spec) throws IOException;
     }
@@ -54,6 +51,9 @@ public final class Launcher {
 
     public interface ContainerCgroupHandle extends AutoCloseable {
         void add(long pid) throws IOException;
+
+        /** Cgroup hierarchies to mount in the container, and whether the host is unified. */
+        CgroupPlan mounts();
 
         @Override
         void close();
@@ -122,7 +122,9 @@ public final class Launcher {
             Users.User user = resolveUser();
             long bounding = hooks.boundingSet(spec);
             byte[] seccomp = hooks.seccomp(spec, bounding);
-            CgroupPlan cg = hooks.cgroupMounts(spec);
+            ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
+            cleanup.add(cgroup::close);
+            CgroupPlan cg = cgroup.mounts();
             String uuid = (spec.uuid() != null ? spec.uuid() : UUID.randomUUID()).toString();
             List<String> argv = new ArrayList<>();
             String exec = command(user, argv);
@@ -137,8 +139,6 @@ public final class Launcher {
                     zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
             Plan plan = Planner.plan(inputs);
 
-            ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
-            cleanup.add(cgroup::close);
             byte[] savedTerminal = null;
             try (StubProcess stub = StubProcess.start()) {
                 cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
