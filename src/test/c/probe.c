@@ -202,7 +202,9 @@ static int v_writable(int argc, char **argv) {
         fd = open(argv[1], O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) e = errno; else close(fd);
     }
+    struct statvfs sv;
     printf("writable=%s\nerrno=%s\n", e ? "no" : "yes", errname(e));
+    if (statvfs(argv[1], &sv) == 0) printf("mount_ro=%s\n", sv.f_flag & ST_RDONLY ? "yes" : "no");
     return 0;
 }
 
@@ -607,7 +609,7 @@ static const struct verb { const char *name; int (*fn)(int, char **); const char
     { "hostname", v_hostname, "hostname= domainname=" },
     { "pids", v_pids, "pids=1,2,... count=N (numeric entries of /proc)" },
     { "mounts", v_mounts, "raw /proc/self/mountinfo" },
-    { "writable", v_writable, "PATH: writable=yes|no errno=NAME (dir: create+remove a file; else open O_WRONLY)" },
+    { "writable", v_writable, "PATH: writable=yes|no errno=NAME mount_ro=yes|no (dir: create+remove a file; else open O_WRONLY)" },
     { "readable", v_readable, "PATH: readable=yes|no errno=NAME bytes=0|1" },
     { "status", v_status, "CapInh= CapPrm= CapEff= CapBnd= CapAmb= Seccomp= Seccomp_filters= NoNewPrivs= Uid= Gid= Groups=" },
     { "maps", v_maps, "uid_map= gid_map= setgroups= (lines joined by ',')" },
