@@ -4,7 +4,7 @@
 # Usage: mkrootfs-busybox.sh DIR [PROBE]
 #
 # DIR gets: bin/busybox (Debian's busybox-static) and one symlink per applet at its canonical place
-# (bin/sh, bin/true, sbin/init, usr/bin/env, ...); etc/passwd (root, jspawn 1000, nobody),
+# (bin/sh, bin/true, sbin/init, usr/bin/env, ...; relative links); etc/passwd (root, jspawn 1000, nobody),
 # etc/group, etc/os-release (ID=busybox), an empty etc/machine-id, etc/hostname, and the usual
 # empty directories (proc sys dev tmp run var/tmp root home/jspawn). With PROBE (a static binary,
 # normally target/test-classes/jspawn-probe) it is installed as usr/bin/jspawn-probe.
@@ -17,7 +17,8 @@
 # built as any user when it is there; files then belong to that user).
 set -euo pipefail
 
-FORMAT=1
+# Bump FORMAT when the layout changes: trees with another format are rebuilt (Fixtures.java reads it).
+FORMAT=2
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 DIR [PROBE]" >&2; exit 2; }
 DIR=${1%/}
 PROBE=${2:-}
@@ -60,8 +61,11 @@ mkdir -p "$T"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,var/tmp,root,h
 chmod 1777 "$T/tmp" "$T/var/tmp"
 chmod 0700 "$T/root"
 install -m 0755 "$BB" "$T/bin/busybox"
+# Relative links (usr/bin/env -> ../../bin/busybox): they resolve the same inside the container and
+# never point out of the tree when the host looks at it.
 for a in $("$T/bin/busybox" --list-full); do
-    [ -e "$T/$a" ] || [ -L "$T/$a" ] || ln -s /bin/busybox "$T/$a"
+    [ "$a" = bin/busybox ] && continue
+    [ -e "$T/$a" ] || [ -L "$T/$a" ] || { up=${a//[!\/]/}; ln -s "${up//\//../}bin/busybox" "$T/$a"; }
 done
 cat > "$T/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh

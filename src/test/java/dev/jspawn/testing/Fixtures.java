@@ -9,14 +9,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Container trees for the tests.
  *
  * <p>{@link #busyboxTree()} is built once by scripts/mkrootfs-busybox.sh under
  * {@code ${jspawn.testdir:-/var/tmp/jspawn-test}/busybox-rootfs}, with the current jspawn-probe
- * installed as {@value Probe#IN_TREE}, and reused by later test runs; it is rebuilt when missing or
- * when the probe binary changed (its SHA-256 is in the tree's stamp file). Tests must not modify it:
+ * installed as {@value Probe#IN_TREE}, and reused by later test runs; it is rebuilt when missing, when
+ * the probe binary changed (its SHA-256 is in the tree's stamp file) or when the script's FORMAT did. Tests must not modify it:
  * those that do take {@link #freshBusyboxCopy(Path)}.
  */
 public final class Fixtures {
@@ -39,9 +40,9 @@ public final class Fixtures {
         }
         Path tree = testDir().resolve("busybox-rootfs");
         Path probe = Probe.path();
-        String want = "probe_sha256=" + sha256(probe);
+        Path script = Jspawn.basedir().resolve("scripts/mkrootfs-busybox.sh");
+        List<String> want = List.of(scriptFormat(script), "probe_sha256=" + sha256(probe));
         if (!upToDate(tree, want)) {
-            Path script = Jspawn.basedir().resolve("scripts/mkrootfs-busybox.sh");
             Proc.of(script.toString(), tree.toString(), probe.toString())
                     .timeout(Duration.ofMinutes(5))
                     .run()
@@ -54,11 +55,24 @@ public final class Fixtures {
         return tree;
     }
 
-    private static boolean upToDate(Path tree, String probeLine) {
+    /** "format=N" from the script's FORMAT=N line: a tree of another layout is rebuilt. */
+    private static String scriptFormat(Path script) {
+        try {
+            return Files.readAllLines(script).stream()
+                    .filter(l -> l.startsWith("FORMAT="))
+                    .map(l -> "format=" + l.substring(7).trim())
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no FORMAT= line in " + script));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean upToDate(Path tree, List<String> stampLines) {
         try {
             return Files.isExecutable(tree.resolve("bin/busybox"))
                     && Files.isExecutable(tree.resolve(Probe.IN_TREE.substring(1)))
-                    && Files.readAllLines(tree.resolve(STAMP)).contains(probeLine);
+                    && Files.readAllLines(tree.resolve(STAMP)).containsAll(stampLines);
         } catch (IOException e) {
             return false;
         }
