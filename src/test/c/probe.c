@@ -415,6 +415,27 @@ static int v_kill_self(int argc, char **argv) {
     return fail("still alive after signal %s", signame(sig));
 }
 
+static int v_segv(int argc, char **argv) {
+    (void)argc; (void)argv;
+    fflush(stdout);
+    volatile int *volatile p = NULL;  /* a real fault: it kills even PID 1 of a PID namespace */
+    *p = 1;
+    return fail("survived a write to NULL");
+}
+
+static int v_ns(int argc, char **argv) {
+    (void)argc; (void)argv;
+    static const char *names[] = { "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "user", "uts", NULL };
+    for (int i = 0; names[i]; i++) {
+        char path[64], target[128];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", names[i]);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        target[n < 0 ? 0 : n] = 0;
+        printf("ns.%s=%s\n", names[i], n < 0 ? errname(errno) : target);
+    }
+    return 0;
+}
+
 static int v_sleep(int argc, char **argv) {
     int r = need(argc, 1, "SECS");
     if (r) return r;
@@ -624,7 +645,9 @@ static const struct verb { const char *name; int (*fn)(int, char **); const char
     { "isatty", v_isatty, "isattyN=yes|no ttynameN= (N=0,1,2) ctty=yes|no" },
     { "exit", v_exit, "N: exit with status N" },
     { "kill-self", v_kill_self, "SIG: raise SIG (name, number or RTMIN+n) with the default action" },
+    { "segv", v_segv, "die of a real SIGSEGV (unlike kill-self, this kills PID 1 of a namespace too)" },
     { "sleep", v_sleep, "SECS (fractions allowed)" },
+    { "ns", v_ns, "ns.NAME=type:[inode] for cgroup ipc mnt net pid pid_for_children time user uts" },
     { "syscall", v_syscall, "NAME: syscall= ret= errno=NAME|0 (harmless arguments)" },
     { "rlimit", v_rlimit, "[NAME]: name.soft= name.hard= (number|infinity; all limits without NAME)" },
     { "oom", v_oom, "oom_score_adj=" },

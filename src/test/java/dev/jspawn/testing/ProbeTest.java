@@ -108,6 +108,20 @@ class ProbeTest {
     }
 
     @Test
+    void namespacesAreThoseOfTheCaller() throws Exception {
+        var kv = Probe.onHost("ns").run().assertOk().kv();
+        for (String ns : new String[] {"mnt", "pid", "net", "uts", "ipc", "user", "cgroup"}) {
+            assertThat(kv.get("ns." + ns)).isEqualTo(java.nio.file.Files.readSymbolicLink(
+                    java.nio.file.Path.of("/proc/self/ns/" + ns)).toString());
+        }
+    }
+
+    @Test
+    void segvIsARealFault() {
+        Probe.onHost("segv").run().assertExit(128 + 11);
+    }
+
+    @Test
     void forkSleepWaitsForItsChildren() {
         Result r = Probe.onHost("fork-sleep", "3", "0.3").run().assertOk();
         assertThat(r.kv("children").split(",")).hasSize(3);
