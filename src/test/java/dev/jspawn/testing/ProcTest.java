@@ -61,6 +61,8 @@ class ProcTest {
         assertThat(r.kvAll().get("arg")).containsExactly("-D", "/x y", "/bin/true");
         assertThat(r.kv("stdin")).isEqualTo("hello");
         assertThat(r.command()).isEqualTo(List.of(fake.toString(), "-D", "/x y", "/bin/true"));
+        Result p = Jspawn.probe(Path.of("/t"), List.of("--private-network"), "pid", "--", "ns").stdin("\n").run().assertOk();
+        assertThat(p.kvAll().get("arg")).containsExactly("--private-network", "-D", "/t", Probe.IN_TREE, "pid", "--", "ns");
     }
 
     @Test
