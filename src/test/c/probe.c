@@ -648,7 +648,10 @@ static const struct verb { const char *name; int (*fn)(int, char **); const char
     { "segv", v_segv, "die of a real SIGSEGV (unlike kill-self, this kills PID 1 of a namespace too)" },
     { "sleep", v_sleep, "SECS (fractions allowed)" },
     { "ns", v_ns, "ns.NAME=type:[inode] for cgroup ipc mnt net pid pid_for_children time user uts" },
-    { "syscall", v_syscall, "NAME: syscall= ret= errno=NAME|0 (harmless arguments)" },
+    { "syscall", v_syscall, "NAME: syscall= ret= errno=NAME|0, with harmless arguments; NAME: swapoff swapon kexec_load"
+      " init_module finit_module delete_module keyctl add_key request_key reboot acct bpf perf_event_open"
+      " open_by_handle_at ptrace setns unshare userfaultfd syslog mount umount2 pivot_root fsopen io_uring_setup"
+      " clock_settime settimeofday sethostname quotactl getpid ioperm" },
     { "rlimit", v_rlimit, "[NAME]: name.soft= name.hard= (number|infinity; all limits without NAME)" },
     { "oom", v_oom, "oom_score_adj=" },
     { "affinity", v_affinity, "affinity=0,1,... ncpus=" },

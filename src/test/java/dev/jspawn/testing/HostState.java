@@ -20,13 +20,17 @@ import java.util.TreeSet;
 
 /**
  * A snapshot of the host state that a container run must leave as it found it: mounts, cgroups,
- * /run/jspawn, network links, loop devices and the processes descending from the test JVM.
+ * /run/jspawn, network links, loop devices, the processes descending from the test JVM and those
+ * in any PID namespace but the JVM's (container processes orphaned to init).
  *
  * <pre>
  *   HostState before = HostState.capture();
  *   ... run a container, kill it, ...
  *   HostState.capture().assertSameAs(before);   // retries for up to 2 s: cleanup after a kill is async
  * </pre>
+ *
+ * <p>It looks at the whole host: containers started meanwhile by anything else (another test run,
+ * another user) show up as differences too. Run the kernel test suites one at a time on a machine.
  */
 public final class HostState {
     public static final Duration DEFAULT_SETTLE = Duration.ofSeconds(2);
@@ -42,7 +46,7 @@ public final class HostState {
     private final SortedSet<String> netLinks;
     /** "loopN backing-file" of the loop devices in use. */
     private final SortedSet<String> loops;
-    /** "pid cmdline" of the descendants of this JVM. */
+    /** "pid cmdline" of the descendants of this JVM and of the processes in other PID namespaces. */
     private final SortedSet<String> processes;
 
     private HostState(SortedMap<String, Integer> mounts, SortedSet<String> cgroups, SortedSet<String> runEntries,
@@ -238,39 +242,64 @@ public final class HostState {
         return s;
     }
 
-    /** Descendants of this JVM found by walking the ppid links of /proc/PID/stat. */
+    /**
+     * Descendants of this JVM (walking the ppid links of /proc/PID/stat), plus every process in a PID
+     * namespace other than this JVM's: a container process that outlived its runtime is reparented
+     * to init, so that only its namespace still gives it away.
+     */
     private static SortedSet<String> readProcesses() {
         Map<Long, List<Long>> children = new HashMap<>();
+        List<Long> foreign = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
+        String myPidNs = nsOf(self);
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
             for (Path p : ds) {
+                long pid = Long.parseLong(p.getFileName().toString());
                 String stat = String.join("", readLines(p.resolve("stat")));
                 int close = stat.lastIndexOf(')');
                 if (close < 0) {
-                    continue;
+                    continue;  // exited meanwhile
                 }
                 String[] f = stat.substring(close + 2).split(" ");
-                children.computeIfAbsent(Long.parseLong(f[1]), k -> new ArrayList<>()).add(Long.parseLong(p.getFileName().toString()));
+                children.computeIfAbsent(Long.parseLong(f[1]), k -> new ArrayList<>()).add(pid);
+                String ns = nsOf(pid);
+                if (ns != null && myPidNs != null && !ns.equals(myPidNs)) {
+                    foreign.add(pid);
+                }
             }
         } catch (IOException | RuntimeException e) {
             throw new AssertionError("cannot list /proc", e);
         }
         SortedSet<String> s = new TreeSet<>();
-        Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(ProcessHandle.current().pid(), List.of()));
+        Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(self, List.of()));
         while (!todo.isEmpty()) {
             long pid = todo.poll();
-            String cmd;
-            try {
-                cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).replace('\0', ' ').trim();
-                if (cmd.isEmpty()) {
-                    cmd = "[" + String.join("", readLines(Path.of("/proc/" + pid + "/comm"))).trim() + "]";
-                }
-            } catch (IOException e) {
-                continue;  // exited meanwhile
-            }
-            s.add(pid + " " + cmd);
+            describe(pid).ifPresent(s::add);
             todo.addAll(children.getOrDefault(pid, List.of()));
         }
+        foreign.forEach(pid -> describe(pid).ifPresent(s::add));
         return s;
+    }
+
+    private static String nsOf(long pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/pid")).toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** "PID cmdline", or "PID [comm]" for a kernel thread or a zombie; empty if it exited. */
+    private static java.util.Optional<String> describe(long pid) {
+        try {
+            String cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).replace('\0', ' ').trim();
+            if (cmd.isEmpty()) {
+                cmd = "[" + Files.readString(Path.of("/proc/" + pid + "/comm")).trim() + "]";
+            }
+            return java.util.Optional.of(pid + " " + cmd);
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static List<String> readLines(Path p) {

@@ -58,4 +58,21 @@ class HostStateTest {
         }
         HostState.capture().assertSameAs(before);
     }
+    @Test
+    void reportsAnOrphanedProcessInAnotherPidNamespace() {
+        HostState before = HostState.capture();
+        // sh exits at once: unshare is reparented to init; its child is PID 1 of a new PID namespace
+        Proc.of("sh", "-c", "unshare --pid --fork sleep 61 >/dev/null 2>&1 & echo started").run().assertOk();
+        Proc.sleep(Duration.ofMillis(300));
+        HostState during = HostState.capture();
+        String leaked = during.processes().stream().filter(p -> p.endsWith(" sleep 61")).findFirst().orElseThrow(
+                () -> new AssertionError("the orphaned namespace process was not seen: " + during));
+        try {
+            assertThatThrownBy(() -> during.assertSameAs(before, Duration.ZERO))
+                    .hasMessageContaining("+ process appeared: " + leaked);
+        } finally {
+            ProcessHandle.of(Long.parseLong(leaked.split(" ")[0])).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        HostState.capture().assertSameAs(before);
+    }
 }

@@ -56,6 +56,19 @@ public final class Jspawn {
         return Proc.of(c);
     }
 
+    /**
+     * The launcher running the probe in a tree: {@code jspawn OPTIONS... -D TREE /usr/bin/jspawn-probe VERBS...}.
+     * E.g. {@code Jspawn.probe(tree, List.of("--private-network"), "netdevs").run().assertOk().kv()}.
+     */
+    public static Proc probe(Path tree, List<String> options, String... verbsAndArgs) {
+        List<String> a = new ArrayList<>(options);
+        a.add("-D");
+        a.add(tree.toString());
+        a.add(Probe.IN_TREE);
+        a.addAll(List.of(verbsAndArgs));
+        return cmd(a);
+    }
+
     /** Runs the launcher with args, stdin /dev/null, {@link Proc#DEFAULT_TIMEOUT}. */
     public static Result run(String... args) {
         return cmd(args).run();

@@ -73,9 +73,11 @@ class ProbeTest {
         assertThat(Probe.onHost("mounts").run().assertOk().stdout()).contains(" / ");
         assertThat(Probe.onHost("cgroup").run().assertOk().stdout()).contains("::");
         assertThat(Probe.onHost("ls", "/proc/self").run().assertOk().lines()).contains("status", "mountinfo");
-        assertThat(Probe.onHost("cat", "/proc/self/comm").run().assertOk().stdout()).isEqualTo("jspawn-probe\n");
+        String name = Probe.path().getFileName().toString();
+        assertThat(Probe.onHost("cat", "/proc/self/comm").run().assertOk().stdout())
+                .isEqualTo(name.substring(0, Math.min(15, name.length())) + "\n");
         assertThat(Probe.onHost("env").env("JSPAWN_PROBE_TEST", "a=b").run().assertOk().lines()).contains("JSPAWN_PROBE_TEST=a=b");
-        assertThat(Probe.onHost("isatty").run().assertOk().kv()).containsEntry("isatty0", "no").containsEntry("ctty", "no");
+        assertThat(Probe.onHost("isatty").run().assertOk().kv()).containsEntry("isatty0", "no").containsKey("ctty");
     }
 
     @Test

@@ -123,10 +123,24 @@ public final class Proc {
             List<ProcessHandle> desc = root.descendants().toList();
             root.destroyForcibly();
             desc.forEach(ProcessHandle::destroyForcibly);
-            if (!root.isAlive() && desc.stream().noneMatch(ProcessHandle::isAlive)) {
+            if (!running(root.pid()) && desc.stream().noneMatch(h -> running(h.pid()))) {
                 break;
             }
             sleep(Duration.ofMillis(20));
+        }
+    }
+
+    /**
+     * Whether a process exists and is not a zombie. (ProcessHandle.isAlive() is true for a zombie,
+     * which a killed orphan stays until init reaps it.)
+     */
+    public static boolean running(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -37,20 +37,17 @@ class ProcTest {
     @Test
     void timeoutKillsTheWholeTreeAndFails() {
         Proc p = Proc.of("sh", "-c", "sleep 300 & sleep 301 & echo started; wait").timeout(Duration.ofMillis(500));
-        long[] pids = new long[1];
+        List<ProcessHandle> tree = new java.util.ArrayList<>();
         assertThatThrownBy(() -> {
             try (Proc.Running r = p.start()) {
-                pids[0] = r.pid();
                 r.awaitStdout("started", Duration.ofSeconds(5));
+                tree.add(r.process().toHandle());
+                tree.addAll(r.process().toHandle().descendants().toList());
                 r.waitFor(Duration.ofMillis(300));
             }
         }).hasMessageContaining("timed out").hasMessageContaining("started");
-        Proc.sleep(Duration.ofMillis(100));
-        assertThat(ProcessHandle.allProcesses()
-                .filter(h -> h.info().commandLine().orElse("").matches(".*sleep 30[01].*"))
-                .filter(h -> h.parent().map(pp -> pp.pid() == pids[0]).orElse(false) || h.parent().isEmpty()))
-                .isEmpty();
-        assertThat(HostState.capture().processes()).noneMatch(s -> s.contains("sleep 30"));
+        assertThat(tree).hasSize(3);  // sh and both sleeps
+        assertThat(tree).noneMatch(h -> Proc.running(h.pid()));
     }
 
     @Test
@@ -64,6 +61,8 @@ class ProcTest {
         assertThat(r.kvAll().get("arg")).containsExactly("-D", "/x y", "/bin/true");
         assertThat(r.kv("stdin")).isEqualTo("hello");
         assertThat(r.command()).isEqualTo(List.of(fake.toString(), "-D", "/x y", "/bin/true"));
+        Result p = Jspawn.probe(Path.of("/t"), List.of("--private-network"), "pid", "--", "ns").stdin("\n").run().assertOk();
+        assertThat(p.kvAll().get("arg")).containsExactly("--private-network", "-D", "/t", Probe.IN_TREE, "pid", "--", "ns");
     }
 
     @Test
