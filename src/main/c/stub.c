@@ -104,7 +104,7 @@ enum {
     OP_RMDIR = 35,         /* s path: remove an empty directory, missing is fine */
     OP_UNSHARE = 36,       /* u64 flags */
     OP_UNLINK = 37,        /* s path: remove a file or symlink */
-    OP_ATTACH_IDMAP = 38,  /* s target: attach the id-mapped tree the monitor prepared (plan header) */
+    OP_ATTACH_TREE = 38,   /* u32 index, s target: attach a tree the monitor cloned (plan header) */
     OP_LINK_UP = 39,       /* s ifname: set a network interface up (lo of a new network namespace) */
 };
 
@@ -119,8 +119,16 @@ struct plan {
 static uint32_t clone_flags;
 static const char *uid_map, *gid_map;
 static uint32_t die_with_parent;
-static const char *idmap_path; /* tree to clone as an id-mapped mount before the container starts */
-static int idmap_fd = -1;
+/*
+ * Trees the monitor clones (open_tree) before the container starts, in the host's context, so that
+ * the init can attach them by descriptor even where its user namespace could not look the path up
+ * (a 0700 /var/lib/machines) or id-map it. flags: bit 0 recursive, bit 1 id-mapped.
+ */
+#define MAX_TREES 64
+static uint32_t ntrees;
+static const char *tree_path[MAX_TREES];
+static uint32_t tree_flags[MAX_TREES];
+static int tree_fd[MAX_TREES];
 static uint8_t *steps_start;
 static size_t steps_len;
 static uint32_t nsteps;
@@ -521,13 +529,14 @@ static int run_step(struct plan *p, uint32_t op) {
         return 0;
     case OP_RMDIR:
         return rmdir(get_str(p)) < 0 && errno != ENOENT ? -errno : 0;
-    case OP_ATTACH_IDMAP: {
+    case OP_ATTACH_TREE: {
+        uint32_t i = get_u32(p);
         const char *target = get_str(p);
-        if (idmap_fd < 0) return -EBADF;
-        if (syscall(429 /* move_mount */, idmap_fd, "", AT_FDCWD, target, 0x4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
+        if (i >= ntrees || tree_fd[i] < 0) return -EBADF;
+        if (syscall(429 /* move_mount */, tree_fd[i], "", AT_FDCWD, target, 0x4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
             return -errno;
-        close(idmap_fd);
-        idmap_fd = -1;
+        close(tree_fd[i]);
+        tree_fd[i] = -1;
         return 0;
     }
     case OP_LINK_UP: {
@@ -617,13 +626,8 @@ static int write_maps(pid_t pid) {
     return rc;
 }
 
-/*
- * An id-mapped clone of the tree (--private-users-ownership=map): a throwaway user namespace with the
- * container's maps gives mount_setattr(2) the mapping; the clone is detached until the container's
- * init attaches it on its root (OP_ATTACH_IDMAP). Done here, in the host's user namespace, because
- * id-mapping a mount needs privilege over the file system's own user namespace.
- */
-static int acquire_idmapped_tree(void) {
+/* A user namespace with the container's maps, for id-mapping mounts; -errno on failure. */
+static int acquire_userns(void) {
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0) return -errno;
     pid_t c = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
@@ -644,18 +648,33 @@ static int acquire_idmapped_tree(void) {
     }
     close(sync[1]);
     waitpid(c, NULL, 0);
-    if (rc < 0) return rc;
-    int tree = (int)syscall(428 /* open_tree */, AT_FDCWD, idmap_path, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
-    if (tree < 0) { rc = -errno; close(userns); return rc; }
-    struct { uint64_t set, clr, prop, userns; } attr = {0x100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)userns};
-    if (syscall(442 /* mount_setattr */, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-        rc = -errno;
-        close(tree);
-        close(userns);
-        return rc;
+    return rc < 0 ? rc : userns;
+}
+
+/*
+ * Clones every planned tree. Id-mapping (--private-users-ownership=map) needs privilege over the file
+ * system's own user namespace, the host's, which the container's init does not have: a throwaway user
+ * namespace with the container's maps gives mount_setattr(2) the mapping. Returns the failing index
+ * as -(index + 1) with *err set, or 0.
+ */
+static int clone_trees(int *err) {
+    int userns = -1;
+    for (uint32_t i = 0; i < ntrees; i++) {
+        unsigned int flags = 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | ((tree_flags[i] & 1) ? 0x8000 /* AT_RECURSIVE */ : 0);
+        int fd = (int)syscall(428 /* open_tree */, AT_FDCWD, tree_path[i], flags);
+        if (fd < 0) { *err = errno; goto fail; }
+        tree_fd[i] = fd;
+        if (tree_flags[i] & 2) {
+            if (userns < 0 && (userns = acquire_userns()) < 0) { *err = -userns; goto fail; }
+            struct { uint64_t set, clr, prop, userns; } attr = {0x100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (uint64_t)userns};
+            if (syscall(442 /* mount_setattr */, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) { *err = errno; goto fail; }
+        }
+        continue;
+    fail:
+        if (userns >= 0) close(userns);
+        return -(int)(i + 1);
     }
-    close(userns);
-    idmap_fd = tree;
+    if (userns >= 0) close(userns);
     return 0;
 }
 
@@ -672,7 +691,13 @@ static void read_plan(struct plan *p) {
     die_with_parent = get_u32(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
-    idmap_path = get_str(p);
+    ntrees = get_u32(p);
+    if (ntrees > MAX_TREES) bad_plan("too many trees");
+    for (uint32_t i = 0; i < ntrees; i++) {
+        tree_path[i] = get_str(p);
+        tree_flags[i] = get_u32(p);
+        tree_fd[i] = -1;
+    }
     nsteps = get_u32(p);
     steps_start = p->buf + p->pos;
     steps_len = p->len - p->pos;
@@ -707,13 +732,11 @@ int main(int argc, char **argv) {
     read_plan(&p); /* sync point #1 */
     if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-    if (idmap_path) {
-        int rc = acquire_idmapped_tree();
-        if (rc < 0) {
-            int32_t m[3] = {MSG_FAILED, -3, -rc};
-            send_msg(m, sizeof m);
-            return 1;
-        }
+    int err = 0, bad = clone_trees(&err);
+    if (bad < 0) {
+        int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
+        send_msg(m, sizeof m);
+        return 1;
     }
 
     int go[2], report[2];
@@ -736,10 +759,8 @@ int main(int argc, char **argv) {
     close(go[0]);
     close(report[1]);
 
-    if (idmap_fd >= 0) {
-        close(idmap_fd); /* the child has its copy */
-        idmap_fd = -1;
-    }
+    for (uint32_t i = 0; i < ntrees; i++) /* the init has its copies */
+        if (tree_fd[i] >= 0) close(tree_fd[i]);
     if (uid_map || gid_map) {
         int rc = write_maps(pid);
         if (rc < 0) {

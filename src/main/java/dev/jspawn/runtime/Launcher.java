@@ -280,10 +280,7 @@ public final class Launcher {
             switch (cm) {
                 case ContainerSpec.Bind b -> {
                     Path src = b.source() == null ? cleanup.tempDir("bind-") : b.source();
-                    if (b.sourceInImage()) {
-                        String rel = tree.relativize(src).toString();
-                        src = TreePaths.resolve(tree, "/" + rel);
-                    }
+                    if (b.sourceInImage()) src = inImage(tree, src);
                     if (!Files.exists(src)) throw new IOException("Failed to stat " + src + ": No such file or directory");
                     out.add(new Planner.ResolvedMount(Planner.ResolvedMount.Kind.BIND, src.toString(), b.destination(),
                             b.readOnly(), b.recursive(), Files.isDirectory(src), null));
@@ -296,6 +293,12 @@ public final class Launcher {
                     StringBuilder lower = new StringBuilder();
                     for (int i = o.lowers().size() - 1; i >= 0; i--) {
                         Path l = o.lowers().get(i);
+                        if (o.lowersInImage().get(i)) {
+                            // A directory of the image (e.g. the destination itself): created if missing,
+                            // as nspawn creates mount points.
+                            l = inImage(tree, l);
+                            Files.createDirectories(l);
+                        }
                         if (!Files.isDirectory(l)) throw new IOException("Overlay lower directory " + l + " doesn't exist");
                         if (lower.length() > 0) lower.append(':');
                         lower.append(overlayPath(l));
@@ -305,7 +308,8 @@ public final class Launcher {
                         opts = "lowerdir=" + lower;
                     } else {
                         Path base = cleanup.tempDir("overlay-");
-                        Path upper = o.upper() != null ? o.upper() : Files.createDirectory(base.resolve("upper"));
+                        Path upper = o.upper() == null ? Files.createDirectory(base.resolve("upper"))
+                                : o.upperInImage() ? inImage(tree, o.upper()) : o.upper();
                         if (!Files.isDirectory(upper)) throw new IOException("Overlay upper directory " + upper + " doesn't exist");
                         Path work = Files.createDirectory(base.resolve("work"));
                         opts = "lowerdir=" + lower + ",upperdir=" + overlayPath(upper) + ",workdir=" + overlayPath(work);
@@ -316,6 +320,12 @@ public final class Launcher {
             }
         }
         return out;
+    }
+
+    /** A path of the image (already prefixed with the tree by the parser, or a container path), chased inside it. */
+    private static Path inImage(Path tree, Path p) throws IOException {
+        String rel = p.startsWith(tree) ? "/" + tree.relativize(p) : p.toString();
+        return TreePaths.resolve(tree, rel);
     }
 
     private Users.User resolveUser() throws IOException {

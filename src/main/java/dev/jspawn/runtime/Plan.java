@@ -22,8 +22,9 @@ public final class Plan {
     int cloneFlags;
     boolean dieWithParent = true;
     String uidMap, gidMap;
-    /** The tree the monitor clones as an id-mapped mount before the clone, or null. */
-    String idmapTree;
+    /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
+    private final List<String> trees = new ArrayList<>();
+    private final List<Integer> treeFlags = new ArrayList<>();
     private final List<String> descriptions = new ArrayList<>();
     private final Enc steps = new Enc();
     private int count;
@@ -32,7 +33,10 @@ public final class Plan {
     public String describe(int index) {
         if (index == -1) return "create the container's namespaces";
         if (index == -2) return "write the container's user namespace id maps";
-        if (index == -3) return "create the id-mapped mount of " + idmapTree;
+        if (index <= -3 && -3 - index < trees.size()) {
+            return ((treeFlags.get(-3 - index) & 2) != 0 ? "create the id-mapped mount of " : "open the mount tree ")
+                    + trees.get(-3 - index);
+        }
         return index >= 0 && index < descriptions.size() ? descriptions.get(index) : "run setup step " + index;
     }
 
@@ -74,8 +78,15 @@ public final class Plan {
         step(StubOp.MKNOD, description).str(path).u32(mode).u64(dev);
     }
 
-    public void attachIdmappedTree(String target, String description) {
-        step(StubOp.ATTACH_IDMAP, description).str(target);
+    /**
+     * Mounts {@code source} on {@code target} as a bind mount would, but from a clone of the tree that
+     * the monitor makes in the host's context (see stub.c clone_trees): the container's init, inside its
+     * user namespace, may be unable to look the source up or to id-map it.
+     */
+    public void attachTree(String source, boolean recursive, boolean idmap, String target, String description) {
+        trees.add(source);
+        treeFlags.add((recursive ? 1 : 0) | (idmap ? 2 : 0));
+        step(StubOp.ATTACH_TREE, description).u32(trees.size() - 1).str(target);
     }
 
     public void linkUp(String ifname) {
@@ -216,7 +227,9 @@ public final class Plan {
     public byte[] encode() {
         Enc head = new Enc();
         head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0)
-                .str(uidMap).str(gidMap).str(idmapTree).u32(count);
+                .str(uidMap).str(gidMap).u32(trees.size());
+        for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
+        head.u32(count);
         head.out.write(steps.out.toByteArray(), 0, steps.out.size());
         return head.out.toByteArray();
     }

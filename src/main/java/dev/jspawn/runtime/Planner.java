@@ -43,6 +43,10 @@ public final class Planner {
     static final List<String> READ_ONLY_PROC = List.of("/proc/sys", "/proc/sysrq-trigger", "/proc/bus",
             "/proc/fs", "/proc/irq");
 
+    static final String[] RLIMITS = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+        "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+        "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+
     /** A v1 hierarchy, or the unified one, to mount under the container's /sys/fs/cgroup. */
     public record CgroupMount(String name, String fstype, String options, boolean writable,
                               /* the host directory of the container's cgroup in this hierarchy, bound in a user namespace */
@@ -102,11 +106,10 @@ public final class Planner {
         p.mount(null, "/", null, MS_REC | MS_SLAVE, null, "make mount propagation of / slave");
 
         // --- the root ---
-        if (in.idmapRoot()) {
-            p.idmapTree = tree.toString();
-            p.attachIdmappedTree(t, "attach the id-mapped tree " + tree + " on the container root");
-        } else if (in.rootOverlay() != null) {
+        if (in.rootOverlay() != null) {
             p.mount("overlay", t, "overlay", 0, in.rootOverlay(), "mount the ephemeral overlay of " + tree + " on the container root");
+        } else if (in.userNamespace()) {
+            p.attachTree(tree.toString(), !in.idmapRoot(), in.idmapRoot(), t, "bind mount " + tree + " on the container root");
         } else {
             p.mount(tree.toString(), t, null, MS_BIND | MS_REC, null, "bind mount " + tree + " on the container root");
         }
@@ -235,8 +238,9 @@ public final class Planner {
             String d = target(p, tree, t, m.destination(), m.directory());
             switch (m.kind()) {
                 case BIND -> {
-                    p.mount(m.source(), d, null, MS_BIND | (m.recursive() ? MS_REC : 0), null,
-                            "bind mount " + m.source() + " on " + m.destination());
+                    String what = "bind mount " + m.source() + " on " + m.destination();
+                    if (in.userNamespace()) p.attachTree(m.source(), m.recursive(), false, d, what);
+                    else p.mount(m.source(), d, null, MS_BIND | (m.recursive() ? MS_REC : 0), null, what);
                     if (m.readOnly()) p.remountReadOnly(d, m.recursive(), "make " + m.destination() + " read-only");
                 }
                 case TMPFS -> p.mount("tmpfs", d, "tmpfs", MS_NODEV | MS_STRICTATIME, m.options(),
@@ -272,7 +276,7 @@ public final class Planner {
         }
         p.umask(0022);
         for (ContainerSpec.Rlimit r : spec.rlimits()) {
-            p.rlimit(r.resource(), r.soft(), r.hard(), "RLIMIT #" + r.resource());
+            p.rlimit(r.resource(), r.soft(), r.hard(), r.resource() < RLIMITS.length ? RLIMITS[r.resource()] : "#" + r.resource());
         }
         if (spec.oomScoreAdjust() != null) p.oomScoreAdjust(spec.oomScoreAdjust());
         if (spec.cpuAffinity() != null) {

@@ -76,7 +76,8 @@ public final class UserNamespaces {
             }
             case PICK -> {
                 size = RANGE;
-                long candidate = own == PrivateUsersOwnership.MAP ? -1 : rootUid;
+                // As nspawn: a tree whose root is already owned by a free range keeps that range.
+                long candidate = rootUid;
                 if (candidate >= PICK_MIN && candidate < PICK_MAX && candidate % RANGE == 0
                         && (lock = RangeLock.tryLock(candidate)) != null) {
                     base = candidate;
@@ -94,13 +95,17 @@ public final class UserNamespaces {
             }
             default -> throw new IllegalStateException();
         }
+        // A tree already owned by the range needs neither chown nor id-mapping. An id-mapped mount maps
+        // the tree's own ids 0..65535; a tree shifted to another range is chowned instead.
+        boolean owned = rootUid == base;
+        if (own == PrivateUsersOwnership.MAP && !owned && rootUid != 0) own = PrivateUsersOwnership.CHOWN;
         try {
-            if (own == PrivateUsersOwnership.CHOWN && rootUid != base) shiftOwnership(tree, base);
+            if (own == PrivateUsersOwnership.CHOWN && !owned) shiftOwnership(tree, base);
         } catch (IOException e) {
             if (lock != null) lock.close();
             throw e;
         }
-        return new Mapping(base, size, own == PrivateUsersOwnership.MAP, lock);
+        return new Mapping(base, size, own == PrivateUsersOwnership.MAP && !owned, lock);
     }
 
     static String fsType(Path p) throws IOException {

@@ -58,7 +58,7 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(1); // die with parent
         assertThat(str(b)).isEqualTo("0 65536 65536\n");
         assertThat(b.getInt()).isEqualTo(-1); // gid map: none
-        assertThat(b.getInt()).isEqualTo(-1); // idmap tree: none
+        assertThat(b.getInt()).isEqualTo(0); // trees cloned by the monitor: none
         assertThat(b.getInt()).isEqualTo(2); // steps
         assertThat(b.getInt()).isEqualTo(StubOp.MOUNT.code);
         assertThat(str(b)).isEqualTo("proc");
