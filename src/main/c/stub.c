@@ -54,6 +54,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <ftw.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -129,6 +130,21 @@ static uint32_t ntrees;
 static const char *tree_path[MAX_TREES];
 static uint32_t tree_flags[MAX_TREES];
 static int tree_fd[MAX_TREES];
+
+/*
+ * What the monitor removes itself when jspawn dies before the container (SIGKILL of jspawn): the
+ * container's cgroup directories (after moving itself to the given cgroup.procs files) and jspawn's
+ * temporary directories. With a live jspawn, jspawn does this and the lists are unused.
+ */
+#define MAX_CLEANUP 64
+static uint32_t n_rmdirs, n_procs, n_rmtrees;
+static const char *rmdirs[MAX_CLEANUP], *procs_files[MAX_CLEANUP], *rmtrees[MAX_CLEANUP];
+static volatile sig_atomic_t orphaned;
+
+static void on_orphaned(int sig) {
+    (void)sig;
+    orphaned = 1;
+}
 static uint8_t *steps_start;
 static size_t steps_len;
 static uint32_t nsteps;
@@ -678,6 +694,28 @@ static int clone_trees(int *err) {
     return 0;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP) rmdir(path);
+    else unlink(path);
+    return 0;
+}
+
+/* jspawn is gone: kill the container, wait for it, and undo on the host what jspawn would have. */
+static void orphan_cleanup(pid_t init) {
+    kill(init, SIGKILL);
+    while (waitpid(init, NULL, 0) < 0 && errno == EINTR) {}
+    char self[32];
+    snprintf(self, sizeof self, "%d\n", getpid());
+    for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
+    for (uint32_t i = 0; i < n_rmdirs; i++) {
+        for (int tries = 0; tries < 50 && rmdir(rmdirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
+    }
+    for (uint32_t i = 0; i < n_rmtrees; i++) nftw(rmtrees[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    _exit(1);
+}
+
 static void read_plan(struct plan *p) {
     p->buf = malloc(MAX_PLAN);
     ssize_t n;
@@ -698,6 +736,15 @@ static void read_plan(struct plan *p) {
         tree_flags[i] = get_u32(p);
         tree_fd[i] = -1;
     }
+    n_rmdirs = get_u32(p);
+    if (n_rmdirs > MAX_CLEANUP) bad_plan("too many cleanup directories");
+    for (uint32_t i = 0; i < n_rmdirs; i++) rmdirs[i] = get_str(p);
+    n_procs = get_u32(p);
+    if (n_procs > MAX_CLEANUP) bad_plan("too many cgroup.procs files");
+    for (uint32_t i = 0; i < n_procs; i++) procs_files[i] = get_str(p);
+    n_rmtrees = get_u32(p);
+    if (n_rmtrees > MAX_CLEANUP) bad_plan("too many temporary trees");
+    for (uint32_t i = 0; i < n_rmtrees; i++) rmtrees[i] = get_str(p);
     nsteps = get_u32(p);
     steps_start = p->buf + p->pos;
     steps_len = p->len - p->pos;
@@ -729,8 +776,16 @@ int main(int argc, char **argv) {
     signal(SIGTTOU, SIG_IGN);
 
     struct plan p;
+    pid_t parent = getppid();
     read_plan(&p); /* sync point #1 */
-    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (die_with_parent) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_orphaned; /* no SA_RESTART: blocking calls return EINTR */
+        sigaction(SIGUSR2, &sa, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
+        if (getppid() != parent) _exit(1); /* jspawn died before the plan took effect */
+    }
 
     int err = 0, bad = clone_trees(&err);
     if (bad < 0) {
@@ -778,11 +833,7 @@ int main(int argc, char **argv) {
     uint32_t go_msg = 0;
     ssize_t r;
     while ((r = recv(CONTROL_FD, &go_msg, sizeof go_msg, 0)) < 0 && errno == EINTR) {}
-    if (r != sizeof go_msg || go_msg != MSG_GO) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return 1;
-    }
+    if (r != sizeof go_msg || go_msg != MSG_GO) orphan_cleanup(pid);
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
     close(go[1]);
 
@@ -790,6 +841,7 @@ int main(int argc, char **argv) {
     size_t got = 0;
     while (got < sizeof rec) {
         r = read(report[0], (char *)rec + got, sizeof rec - got);
+        if (orphaned) orphan_cleanup(pid);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
         got += (size_t)r;
@@ -805,6 +857,7 @@ int main(int argc, char **argv) {
 
     int st;
     while (waitpid(pid, &st, 0) < 0) {
+        if (orphaned) orphan_cleanup(pid);
         if (errno != EINTR) { st = 0xff00; break; }
     }
     int32_t em[2] = {MSG_EXIT, st};

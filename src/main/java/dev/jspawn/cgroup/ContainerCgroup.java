@@ -560,7 +560,8 @@ public final class ContainerCgroup implements AutoCloseable {
     }
 
     /** For tests: the slice directories this instance made and will remove. */
-    List<Path> createdSlices() {
+    /** The slice directories this instance made, top-down (removed with it when nothing else uses them). */
+    public List<Path> createdSlices() {
         return createdSlices;
     }
 }

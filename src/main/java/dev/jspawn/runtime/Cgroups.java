@@ -22,8 +22,10 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
     private final ContainerCgroup cgroup;
     private final Launcher.CgroupPlan plan;
     private final PrintStream err;
+    private final CgroupLayout layout;
 
-    private Cgroups(ContainerCgroup cgroup, Launcher.CgroupPlan plan, PrintStream err) {
+    private Cgroups(CgroupLayout layout, ContainerCgroup cgroup, Launcher.CgroupPlan plan, PrintStream err) {
+        this.layout = layout;
         this.cgroup = cgroup;
         this.plan = plan;
         this.err = err;
@@ -34,7 +36,7 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
         String slice = spec.slice() == null ? "machine.slice" : spec.slice();
         ContainerCgroup cg = layout.create(slice, spec.machineName(), spec.properties());
         try {
-            return new Cgroups(cg, plan(layout, cg, spec.boot()), err);
+            return new Cgroups(layout, cg, plan(layout, cg, spec.boot()), err);
         } catch (RuntimeException e) {
             cg.destroy();
             throw e;
@@ -71,6 +73,22 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
     @Override
     public Launcher.CgroupPlan mounts() {
         return plan;
+    }
+
+    @Override
+    public List<String> directories() {
+        List<String> out = new ArrayList<>();
+        for (Path p : cgroup.paths()) out.add(p.toString());
+        List<Path> slices = cgroup.createdSlices();
+        for (int i = slices.size() - 1; i >= 0; i--) out.add(slices.get(i).toString());
+        return out;
+    }
+
+    @Override
+    public List<String> rootProcs() {
+        List<String> out = new ArrayList<>();
+        for (CgroupLayout.Hierarchy h : layout.hierarchies()) out.add(h.mount().resolve("cgroup.procs").toString());
+        return out;
     }
 
     public ContainerCgroup cgroup() {

@@ -21,6 +21,7 @@ final class Cleanup implements AutoCloseable {
     }
 
     private final Deque<Action> actions = new ArrayDeque<>();
+    private final java.util.List<String> tempTrees = new java.util.ArrayList<>();
     private final PrintStream err;
 
     Cleanup(PrintStream err) {
@@ -42,7 +43,13 @@ final class Cleanup implements AutoCloseable {
     Path tempDir(String prefix) throws IOException {
         Path dir = Files.createTempDirectory(tmpBase(), "jspawn-" + prefix + ProcessHandle.current().pid() + "-");
         add(() -> removeTree(dir));
+        tempTrees.add(dir.toString());
         return dir;
+    }
+
+    /** The temporary trees made so far (for the monitor to remove if jspawn is killed). */
+    java.util.List<String> tempTrees() {
+        return tempTrees;
     }
 
     /** Removes temporary directories of jspawn processes that no longer exist (killed with SIGKILL). */

@@ -55,6 +55,12 @@ public final class Launcher {
         /** Cgroup hierarchies to mount in the container, and whether the host is unified. */
         CgroupPlan mounts();
 
+        /** Directories to remove, leaf first, if jspawn is killed (the monitor does it). */
+        List<String> directories();
+
+        /** The root cgroup.procs file of each hierarchy, where the monitor moves itself before removing. */
+        List<String> rootProcs();
+
         @Override
         void close();
     }
@@ -138,6 +144,10 @@ public final class Launcher {
                     !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), resolv.content(), resolv.bind(), resolv.delete(),
                     zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
             Plan plan = Planner.plan(inputs);
+            plan.orphanRmdirs.addAll(cgroup.directories());
+            plan.orphanProcs.addAll(cgroup.rootProcs());
+            plan.orphanTrees.addAll(cleanup.tempTrees());
+            if (snapshot != null) plan.orphanTrees.add(snapshot.toString());
 
             byte[] savedTerminal = null;
             try (StubProcess stub = StubProcess.start()) {

@@ -25,6 +25,8 @@ public final class Plan {
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
     private final List<Integer> treeFlags = new ArrayList<>();
+    /** What the monitor removes if jspawn dies first: cgroup dirs (leaf first), where it moves itself, temp dirs. */
+    final List<String> orphanRmdirs = new ArrayList<>(), orphanProcs = new ArrayList<>(), orphanTrees = new ArrayList<>();
     private final List<String> descriptions = new ArrayList<>();
     private final Enc steps = new Enc();
     private int count;
@@ -229,6 +231,10 @@ public final class Plan {
         head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0)
                 .str(uidMap).str(gidMap).u32(trees.size());
         for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
+        for (List<String> l : List.of(orphanRmdirs, orphanProcs, orphanTrees)) {
+            head.u32(l.size());
+            for (String x : l) head.str(x);
+        }
         head.u32(count);
         head.out.write(steps.out.toByteArray(), 0, steps.out.size());
         return head.out.toByteArray();

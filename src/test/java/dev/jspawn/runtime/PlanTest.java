@@ -59,6 +59,9 @@ class PlanTest {
         assertThat(str(b)).isEqualTo("0 65536 65536\n");
         assertThat(b.getInt()).isEqualTo(-1); // gid map: none
         assertThat(b.getInt()).isEqualTo(0); // trees cloned by the monitor: none
+        assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: cgroup directories
+        assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: cgroup.procs files
+        assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: temporary trees
         assertThat(b.getInt()).isEqualTo(2); // steps
         assertThat(b.getInt()).isEqualTo(StubOp.MOUNT.code);
         assertThat(str(b)).isEqualTo("proc");
