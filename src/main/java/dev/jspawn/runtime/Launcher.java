@@ -98,7 +98,7 @@ public final class Launcher {
                     : "Directory " + tree + " doesn't exist");
         }
         killSignal = spec.killSignal() != null ? spec.killSignal() : (spec.boot() ? 34 + 3 : 9);
-        ConsoleMode mode = resolveConsole(spec.console());
+        ConsoleMode mode = resolveConsole(spec.console(), spec.boot());
 
         Cleanup.removeStale(err);
         try (Cleanup cleanup = new Cleanup(err);
@@ -268,9 +268,13 @@ public final class Launcher {
         return 128 + sig;
     }
 
-    private static ConsoleMode resolveConsole(ConsoleMode requested) {
+    /**
+     * Without a terminal the default is pipe mode (see docs/compatibility.md), except for a booted OS,
+     * whose init needs /dev/console: read-only, as nspawn.
+     */
+    private static ConsoleMode resolveConsole(ConsoleMode requested, boolean boot) {
         boolean tty = Syscalls.isatty(0) && Syscalls.isatty(1);
-        if (requested == null) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
+        if (requested == null) return tty ? ConsoleMode.INTERACTIVE : boot ? ConsoleMode.READ_ONLY : ConsoleMode.PIPE;
         if (requested == ConsoleMode.AUTOPIPE) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
         return requested;
     }
