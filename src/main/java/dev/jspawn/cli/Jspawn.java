@@ -3,6 +3,7 @@ package dev.jspawn.cli;
 import dev.jspawn.runtime.Launcher;
 import dev.jspawn.runtime.Cgroups;
 import dev.jspawn.runtime.Security;
+import dev.jspawn.runtime.Trace;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.spec.SpawnCommandLine;
 import dev.jspawn.spec.SpecException;
@@ -32,7 +33,9 @@ public final class Jspawn {
     }
 
     static int run(String[] args, PrintStream err) throws SpecException, IOException {
+        Trace.mark("main");
         SpawnCommandLine.Parsed parsed = SpawnCommandLine.parse(args, System.getenv());
+        Trace.mark("parsed");
         if (parsed.request() != SpawnCommandLine.Request.RUN) {
             System.out.print(parsed.output());
             return 0;

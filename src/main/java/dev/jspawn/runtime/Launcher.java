@@ -122,13 +122,17 @@ public final class Launcher {
                         + overlayPath(work);
             }
 
+            Trace.mark("locked");
             UserNamespaces.Mapping ids = UserNamespaces.prepare(spec, tree);
             if (ids != null) cleanup.add(ids::close);
             List<Planner.ResolvedMount> mounts = resolveMounts(cleanup);
             Users.User user = resolveUser();
+            Trace.mark("user resolved");
             long bounding = hooks.boundingSet(spec);
             byte[] seccomp = hooks.seccomp(spec, bounding);
+            Trace.mark("seccomp ready");
             ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
+            Trace.mark("cgroup created");
             cleanup.add(cgroup::close);
             CgroupPlan cg = cgroup.mounts();
             String uuid = (spec.uuid() != null ? spec.uuid() : UUID.randomUUID()).toString();
@@ -144,6 +148,7 @@ public final class Launcher {
                     !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), resolv.content(), resolv.bind(), resolv.delete(),
                     zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
             Plan plan = Planner.plan(inputs);
+            Trace.mark("planned");
             plan.orphanRmdirs.addAll(cgroup.directories());
             plan.orphanProcs.addAll(cgroup.rootProcs());
             plan.orphanTrees.addAll(cleanup.tempTrees());
@@ -151,12 +156,14 @@ public final class Launcher {
 
             byte[] savedTerminal = null;
             try (StubProcess stub = StubProcess.start()) {
+                Trace.mark("stub started");
                 cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
                 stub.send(plan.encode()); // sync point #1
                 StubProcess.Msg m = stub.receive(); // sync point #2
                 if (m.type() == StubProtocol.MSG_FAILED) return failed(plan, m);
                 if (m.type() != StubProtocol.MSG_PID) throw new IOException("jspawn-stub died before starting the container");
                 initPid = m.a();
+                Trace.mark("cloned");
                 if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
                 stub.sendGo(); // sync point #3
@@ -175,6 +182,7 @@ public final class Launcher {
                     int st = awaitExit(stub);
                     return failed(plan, m);
                 }
+                Trace.mark("executed");
                 if (m.type() != StubProtocol.MSG_EXECED) throw new IOException("jspawn-stub died while starting the container");
                 if (!spec.quiet() && mode == ConsoleMode.INTERACTIVE) {
                     err.print("Spawning container " + spec.machineName() + " on " + tree + ".\r\n"
@@ -199,7 +207,9 @@ public final class Launcher {
                     c.drain();
                     return status(st);
                 }
-                return status(awaitExit(stub));
+                int st = awaitExit(stub);
+                Trace.mark("exited");
+                return status(st);
             }
         }
     }
