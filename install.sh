@@ -34,10 +34,12 @@ lib=$prefix/lib/jspawn
 install -d "$lib" "$prefix/bin"
 install -m 0644 target/jspawn.jar "$lib/jspawn.jar"
 install -m 0755 target/classes/jspawn-stub "$lib/jspawn-stub"
+install -m 0755 scripts/lib/jspawn-jvm "$lib/jspawn-jvm"
 ln -sfn "$JAVA_HOME/bin/java" "$lib/java"
-for cmd in jspawn; do
-    install -m 0755 "bin/$cmd" "$prefix/bin/$cmd"
-done
+# bin/jspawn is the C client itself: with jmachined running it starts containers without a JVM of
+# its own, else it runs lib/jspawn/jspawn-jvm.
+install -m 0755 target/classes/jspawn-stub "$prefix/bin/jspawn"
+install -m 0755 scripts/lib/jmachined "$prefix/bin/jmachined"
 # The JDK's AOT cache makes every start skip class loading and linking; it is made by one training run.
 ./scripts/mkrootfs-busybox.sh /var/lib/machines/busybox >/dev/null
 rm -f "$lib/jspawn.aot"
@@ -45,7 +47,8 @@ rm -f "$lib/jspawn.aot"
     -XX:-UsePerfData --enable-native-access=ALL-UNNAMED -Djspawn.stub="$lib/jspawn-stub" -cp "$lib/jspawn.jar" \
     dev.jspawn.cli.Jspawn -q -D /var/lib/machines/busybox /bin/true </dev/null >/dev/null 2>&1 \
     || echo "warning: could not create the AOT cache (jspawn works, but starts slower), ignoring" >&2
-echo "Installed jspawn in $prefix/bin (library in $lib)"
+echo "Installed jspawn and jmachined in $prefix/bin (library in $lib)."
+echo "Start jmachined (in the foreground, under any init) for fast container starts."
 
 if [ -n "$demo" ]; then
     if [ -t 0 ] && [ -t 1 ]; then

@@ -15,6 +15,9 @@
 # Environment:
 #   JSPAWN     the jspawn command, split into words (default: `jspawn` on PATH, else the repo's
 #              bin/jspawn), e.g. JSPAWN='java -XX:TieredStopAtLevel=1 -jar target/jspawn.jar'
+#   PLANNER    on (default): the jspawn row runs with jmachined, the resident planner, listening
+#              (started here on a private socket and stopped at the end unless one already runs);
+#              off: JSPAWN_NO_PLANNER=1, every start runs its own JVM (the fallback path)
 #   RUNS (20), ROUNDS (4), WARMUP (3)
 #   BENCH_DIR  (/var/tmp/jspawn-bench) holds the tree (busybox-rootfs, built with
 #              scripts/mkrootfs-busybox.sh when missing) and results/
@@ -56,6 +59,20 @@ if [ -z "${JSPAWN:-}" ]; then
 fi
 
 [ -x "$TREE/bin/busybox" ] || "$REPO/scripts/mkrootfs-busybox.sh" "$TREE"
+
+PLANNER=${PLANNER:-on}
+PLANNER_PID=
+if [ "$PLANNER" = off ]; then
+    export JSPAWN_NO_PLANNER=1
+elif [ ! -S "${JSPAWN_SOCKET:-/run/jspawn/jspawn.sock}" ]; then
+    export JSPAWN_SOCKET=/run/jspawn/bench-$$.sock
+    if command -v jmachined >/dev/null && [ "$JSPAWN" = jspawn ]; then JMD=jmachined; else JMD=$REPO/bin/jmachined; fi
+    "$JMD" "$JSPAWN_SOCKET" 2>"$BENCH_DIR/jmachined.log" &
+    PLANNER_PID=$!
+    trap 'kill $PLANNER_PID 2>/dev/null; rm -f "$JSPAWN_SOCKET"' EXIT
+    for _ in $(seq 100); do [ -S "$JSPAWN_SOCKET" ] && break; sleep 0.1; done
+    [ -S "$JSPAWN_SOCKET" ] || die "jmachined did not start (see $BENCH_DIR/jmachined.log)"
+fi
 OUT=${OUT:-$BENCH_DIR/results/start-latency-$(date +%Y%m%dT%H%M%S)}
 mkdir -p "$OUT"
 
@@ -79,6 +96,7 @@ done
     for i in 0 1; do echo "cmd ${NAMES[$i]}: ${CMDS[$i]}"; done
     echo "version systemd-nspawn: $(systemd-nspawn --version | head -1)"
     echo "version hyperfine: $(hyperfine --version)"
+    echo "jspawn planner: $PLANNER${JSPAWN_SOCKET:+ ($JSPAWN_SOCKET)}"
     echo "jspawn commit: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo ?)"
 } > "$OUT/meta.txt"
 cat "$OUT/meta.txt" >&2

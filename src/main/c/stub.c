@@ -27,6 +27,15 @@
  *                        Exec success is seen as EOF on a close-on-exec pipe; a failing step writes
  *                        {step, errno} into that pipe instead and exits.
  *   #6 monitor -> Java   MSG_EXIT {u32 type, i32 wait status} when the init is gone; then it exits.
+ *
+ * Client mode (`jspawn-stub --client FALLBACK... -- ARGS...`, what the `jspawn` launcher runs when the
+ * planner socket exists): the user's own process becomes the monitor, so no JVM starts. It connects to
+ * the warm planner (jmachined), sends
+ *   #0 client -> Java   MSG_REQUEST {u32 type, u32 tty flags, s cwd, u32 argc, s*, u32 envc, s*}
+ * and gets back either the plan (then #2.. as above), MSG_OUT {u32 type, u32 fd, bytes} to print,
+ * MSG_DONE {u32 type, i32 exit code}, or MSG_FALLBACK {u32 type}: then it execs FALLBACK ARGS with
+ * JSPAWN_NO_PLANNER=1 (the launcher script, which then runs the JVM).
+ * After #6 it waits for MSG_DONE, sent once the planner has removed what the container needed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,7 +51,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/un.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -64,7 +75,8 @@
 #define MAX_PLAN (1u << 20)
 
 /* Message types: mirrored by dev.jspawn.runtime.StubProtocol. */
-enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6 };
+enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
+       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10 };
 
 /* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
 enum {
@@ -120,6 +132,14 @@ struct plan {
 static uint32_t clone_flags;
 static const char *uid_map, *gid_map;
 static uint32_t die_with_parent;
+static uint32_t kill_signal = SIGKILL; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
+static int client_mode;
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+    (void)sig;
+    stop_requested++;
+}
 /*
  * Trees the monitor clones (open_tree) before the container starts, in the host's context, so that
  * the init can attach them by descriptor even where its user namespace could not look the path up
@@ -716,17 +736,14 @@ static void orphan_cleanup(pid_t init) {
     _exit(1);
 }
 
-static void read_plan(struct plan *p) {
-    p->buf = malloc(MAX_PLAN);
-    ssize_t n;
-    while ((n = recv(CONTROL_FD, p->buf, MAX_PLAN, 0)) < 0 && errno == EINTR) {}
-    if (n <= 0) _exit(0); /* Java went away before sending a plan */
-    p->len = (size_t)n;
+/* Decodes the plan message already in p->buf (sync point #1). */
+static void parse_plan(struct plan *p) {
     p->pos = 0;
     if (get_u32(p) != PLAN_MAGIC) bad_plan("bad magic");
     if (get_u32(p) != PLAN_VERSION) bad_plan("version mismatch between jspawn and jspawn-stub");
     clone_flags = get_u32(p);
     die_with_parent = get_u32(p);
+    kill_signal = get_u32(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
     ntrees = get_u32(p);
@@ -750,8 +767,162 @@ static void read_plan(struct plan *p) {
     steps_len = p->len - p->pos;
 }
 
+static void read_plan(struct plan *p) {
+    p->buf = malloc(MAX_PLAN);
+    ssize_t n;
+    while ((n = recv(CONTROL_FD, p->buf, MAX_PLAN, 0)) < 0 && errno == EINTR) {}
+    if (n <= 0) _exit(0); /* Java went away before sending a plan */
+    p->len = (size_t)n;
+    parse_plan(p);
+}
+
+static int exit_code(int st) {
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- client mode ------------------------------------------------------------------------------ */
+
+static char **fallback_argv;
+
+static void exec_fallback(void) {
+    close(CONTROL_FD);
+    setenv("JSPAWN_NO_PLANNER", "1", 1); /* the launcher then runs the JVM */
+    execv(fallback_argv[0], fallback_argv);
+    fprintf(stderr, "jspawn: failed to execute %s: %s\n", fallback_argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* Handles a message from the planner that is not part of the container protocol; returns 0 if not one. */
+static int planner_message(const uint8_t *buf, ssize_t n) {
+    uint32_t type;
+    if (n < 4) return 0;
+    memcpy(&type, buf, 4);
+    if (type == MSG_OUT && n >= 8) {
+        uint32_t fd;
+        memcpy(&fd, buf + 4, 4);
+        ssize_t w = write(fd == 1 ? 1 : 2, buf + 8, (size_t)(n - 8));
+        (void)w;
+        return 1;
+    }
+    if (type == MSG_DONE && n >= 8) {
+        int32_t code;
+        memcpy(&code, buf + 4, 4);
+        _exit(code);
+    }
+    if (type == MSG_FALLBACK) exec_fallback();
+    return 0;
+}
+
+static void put(uint8_t **b, size_t *len, size_t *cap, const void *data, size_t n) {
+    if (*len + n > *cap) {
+        while (*len + n > *cap) *cap *= 2;
+        *b = realloc(*b, *cap);
+    }
+    memcpy(*b + *len, data, n);
+    *len += n;
+}
+
+static void put_str(uint8_t **b, size_t *len, size_t *cap, const char *s) {
+    uint32_t n = (uint32_t)strlen(s);
+    put(b, len, cap, &n, 4);
+    put(b, len, cap, s, n + 1);
+}
+
+/*
+ * Connects to the planner and sends the request (#0); on any trouble before the plan arrives, runs the
+ * JVM instead. Returns with the plan in *p and the connection on CONTROL_FD.
+ */
+static void client_start(int argc, char **argv, int args_at, struct plan *p) {
+    const char *path = getenv("JSPAWN_SOCKET");
+    if (!path || !*path) path = "/run/jspawn/jspawn.sock";
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) exec_fallback();
+    if (fd != CONTROL_FD) {
+        if (dup3(fd, CONTROL_FD, O_CLOEXEC) < 0) exec_fallback();
+        close(fd);
+    }
+    size_t cap = 8192, len = 0;
+    uint8_t *b = malloc(cap);
+    uint32_t v = MSG_REQUEST;
+    put(&b, &len, &cap, &v, 4);
+    v = (isatty(0) ? 1 : 0) | (isatty(1) ? 2 : 0);
+    put(&b, &len, &cap, &v, 4);
+    char cwd[4096];
+    put_str(&b, &len, &cap, getcwd(cwd, sizeof cwd) ? cwd : "/");
+    v = (uint32_t)(argc - args_at);
+    put(&b, &len, &cap, &v, 4);
+    for (int i = args_at; i < argc; i++) put_str(&b, &len, &cap, argv[i]);
+    extern char **environ;
+    v = 0;
+    for (char **e = environ; *e; e++) v++;
+    put(&b, &len, &cap, &v, 4);
+    for (char **e = environ; *e; e++) put_str(&b, &len, &cap, *e);
+    if (send(CONTROL_FD, b, len, MSG_NOSIGNAL) < 0) exec_fallback();
+    free(b);
+    p->buf = malloc(MAX_PLAN);
+    for (;;) {
+        ssize_t n = recv(CONTROL_FD, p->buf, MAX_PLAN, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) exec_fallback(); /* the planner went away: the JVM does it all */
+        if (planner_message(p->buf, n)) continue;
+        p->len = (size_t)n;
+        parse_plan(p);
+        return;
+    }
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct plan p;
+    pid_t parent = getppid();
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    int installed = strcmp(base, "jspawn") == 0;
+    if (installed || (argc > 1 && strcmp(argv[1], "--client") == 0)) {
+        int sep, first;
+        fallback_argv = calloc((size_t)argc + 2, sizeof(char *));
+        int k = 0;
+        if (installed) {
+            /* Installed as `jspawn`: the JVM path is lib/jspawn/jspawn-jvm next to bin/. */
+            static char exe[4096];
+            ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
+            if (n <= 0) { perror("jspawn: /proc/self/exe"); return 127; }
+            exe[n] = 0;
+            char *slash = strrchr(exe, '/');
+            strcpy(slash ? slash : exe, "/../lib/jspawn/jspawn-jvm");
+            fallback_argv[k++] = exe;
+            sep = 0;
+            first = 1;
+        } else {
+            sep = 2;
+            while (sep < argc && strcmp(argv[sep], "--") != 0) sep++;
+            if (sep >= argc || sep == 2) {
+                fprintf(stderr, "usage: jspawn-stub --client FALLBACK... -- ARGS...\n");
+                return 127;
+            }
+            for (int i = 2; i < sep; i++) fallback_argv[k++] = argv[i];
+            first = sep + 1;
+        }
+        /* The fallback command line: FALLBACK... followed by ARGS... */
+        for (int i = first; i < argc; i++) fallback_argv[k++] = argv[i];
+        const char *sock = getenv("JSPAWN_SOCKET");
+        if (getenv("JSPAWN_NO_PLANNER") || access(sock && *sock ? sock : "/run/jspawn/jspawn.sock", F_OK) < 0)
+            exec_fallback();
+        client_mode = 1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        client_start(argc, argv, first, &p);
+        die_with_parent = 0; /* the monitor is the user's own process here */
+        goto monitor;
+    }
     /* jspawn passes the control socket's number; it becomes fd 3. */
     if (argc > 1) {
         int fd = atoi(argv[1]);
@@ -775,8 +946,6 @@ int main(int argc, char **argv) {
     signal(SIGTTIN, SIG_IGN);
     signal(SIGTTOU, SIG_IGN);
 
-    struct plan p;
-    pid_t parent = getppid();
     read_plan(&p); /* sync point #1 */
     if (die_with_parent) {
         struct sigaction sa;
@@ -787,6 +956,7 @@ int main(int argc, char **argv) {
         if (getppid() != parent) _exit(1); /* jspawn died before the plan took effect */
     }
 
+monitor:;
     int err = 0, bad = clone_trees(&err);
     if (bad < 0) {
         int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
@@ -834,6 +1004,7 @@ int main(int argc, char **argv) {
     ssize_t r;
     while ((r = recv(CONTROL_FD, &go_msg, sizeof go_msg, 0)) < 0 && errno == EINTR) {}
     if (r != sizeof go_msg || go_msg != MSG_GO) orphan_cleanup(pid);
+    if (client_mode && stop_requested) kill(pid, SIGKILL); /* asked to stop while setting up */
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
     close(go[1]);
 
@@ -856,11 +1027,49 @@ int main(int argc, char **argv) {
     }
 
     int st;
+    if (client_mode) {
+        /* Wait for the init while watching the planner: if it goes away, clean up alone. */
+        int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+        int forwarded = 0;
+        for (;;) {
+            if (stop_requested > forwarded) {
+                kill(pid, stop_requested > 1 ? SIGKILL : (int)kill_signal);
+                forwarded = stop_requested;
+            }
+            struct pollfd pf[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = CONTROL_FD, .events = POLLIN}};
+            int r = poll(pf, 2, -1);
+            if (r < 0) continue; /* EINTR: a signal to forward */
+            if (pf[0].revents) break;
+            if (pf[1].revents) {
+                uint8_t buf[4096];
+                ssize_t n = recv(CONTROL_FD, buf, sizeof buf, MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) orphan_cleanup(pid);
+                if (n > 0) planner_message(buf, n);
+            }
+        }
+        close(pidfd);
+    }
     while (waitpid(pid, &st, 0) < 0) {
         if (orphaned) orphan_cleanup(pid);
         if (errno != EINTR) { st = 0xff00; break; }
     }
+    if (client_mode) {
+        /* Leave the container's cgroup before the planner removes it (which kills what is inside). */
+        char self[32];
+        snprintf(self, sizeof self, "%d\n", getpid());
+        for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
+    }
     int32_t em[2] = {MSG_EXIT, st};
     send_msg(em, sizeof em); /* sync point #6 */
+    if (client_mode) {
+        /* The planner removes the cgroup and temporary directories, then says MSG_DONE. */
+        uint8_t buf[4096];
+        for (;;) {
+            ssize_t n = recv(CONTROL_FD, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return exit_code(st);
+            planner_message(buf, n);
+        }
+    }
     return 0;
 }

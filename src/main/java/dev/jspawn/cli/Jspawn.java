@@ -43,7 +43,14 @@ public final class Jspawn {
         ContainerSpec spec = parsed.spec();
         if (!spec.quiet()) for (String w : parsed.warnings()) err.println(w);
         if (spec.boot()) throw new SpecException("--boot is not supported yet");
-        Launcher launcher = new Launcher(spec, err, new Launcher.Hooks() {
+        Launcher launcher = new Launcher(spec, err, hooks(err), Launcher.Caller.self(parsed.lockImage(), parsed.tmpfsTmp()));
+        Signals.install(launcher);
+        return launcher.run();
+    }
+
+    /** The runtime pieces from the seccomp and cgroup packages. */
+    public static Launcher.Hooks hooks(PrintStream err) {
+        return new Launcher.Hooks() {
             public long boundingSet(ContainerSpec s) {
                 return Security.boundingSet(s);
             }
@@ -55,8 +62,6 @@ public final class Jspawn {
             public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
                 return Cgroups.create(s, err);
             }
-        });
-        Signals.install(launcher);
-        return launcher.run();
+        };
     }
 }

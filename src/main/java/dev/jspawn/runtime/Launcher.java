@@ -27,6 +27,7 @@ public final class Launcher {
     private final ContainerSpec spec;
     private final PrintStream err;
     private final Hooks hooks;
+    private final Caller caller;
     private volatile int initPid = -1;
     private volatile boolean terminated;
     private volatile int killSignal;
@@ -45,9 +46,26 @@ public final class Launcher {
 
         /** Creates the container's cgroup; the returned handle places pids and destroys it. */
         ContainerCgroupHandle createCgroup(ContainerSpec spec) throws IOException;
+
+        /** The monitor: a jspawn-stub started now, or a client that is its own monitor. */
+        default StubProcess startStub() throws IOException {
+            return StubProcess.start();
+        }
     }
 
     public record CgroupPlan(List<Planner.CgroupMount> mounts, boolean unified) {}
+
+    /**
+     * Facts about whoever asked for the container: its environment, whether its stdin and stdout are
+     * terminals, and the environment switches the option parser read (SYSTEMD_NSPAWN_LOCK,
+     * SYSTEMD_NSPAWN_TMPFS_TMP). The jspawn command passes its own; the planner server its client's.
+     */
+    public record Caller(java.util.Map<String, String> env, boolean stdinTty, boolean stdoutTty, boolean lockImage,
+                         boolean tmpfsTmp) {
+        public static Caller self(boolean lockImage, boolean tmpfsTmp) {
+            return new Caller(System.getenv(), Syscalls.isatty(0), Syscalls.isatty(1), lockImage, tmpfsTmp);
+        }
+    }
 
     public interface ContainerCgroupHandle extends AutoCloseable {
         void add(long pid) throws IOException;
@@ -65,10 +83,11 @@ public final class Launcher {
         void close();
     }
 
-    public Launcher(ContainerSpec spec, PrintStream err, Hooks hooks) {
+    public Launcher(ContainerSpec spec, PrintStream err, Hooks hooks, Caller caller) {
         this.spec = spec;
         this.err = err;
         this.hooks = hooks;
+        this.caller = caller;
     }
 
     /** Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). */
@@ -98,11 +117,11 @@ public final class Launcher {
                     : "Directory " + tree + " doesn't exist");
         }
         killSignal = spec.killSignal() != null ? spec.killSignal() : (spec.boot() ? 34 + 3 : 9);
-        ConsoleMode mode = resolveConsole(spec.console(), spec.boot());
+        ConsoleMode mode = resolveConsole(spec.console(), spec.boot(), caller.stdinTty() && caller.stdoutTty());
 
         Cleanup.removeStale(err);
         try (Cleanup cleanup = new Cleanup(err);
-             TreeLock lock = TreeLock.acquire(tree)) {
+             TreeLock lock = TreeLock.acquire(tree, caller.lockImage())) {
             Path runDir = Path.of(System.getProperty("jspawn.runtime", "/run/jspawn"));
             Path staging = runDir.resolve("staging");
             Files.createDirectories(staging);
@@ -129,7 +148,7 @@ public final class Launcher {
             Users.User user = resolveUser();
             Trace.mark("user resolved");
             long bounding = hooks.boundingSet(spec);
-            byte[] seccomp = hooks.seccomp(spec, bounding);
+            byte[] seccomp = "0".equals(caller.env().get("SYSTEMD_SECCOMP")) ? null : hooks.seccomp(spec, bounding);
             Trace.mark("seccomp ready");
             ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
             Trace.mark("cgroup created");
@@ -145,17 +164,18 @@ public final class Launcher {
             Planner.Inputs inputs = new Planner.Inputs(planned, staging.toString(), rootOverlay, mode, bounding, seccomp,
                     cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
                     ids == null ? null : ids.map(), ids != null && ids.idmap(),
-                    !"0".equals(System.getenv("SYSTEMD_NSPAWN_TMPFS_TMP")), resolv.content(), resolv.bind(), resolv.delete(),
+                    caller.tmpfsTmp(), resolv.content(), resolv.bind(), resolv.delete(),
                     zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
             Plan plan = Planner.plan(inputs);
             Trace.mark("planned");
             plan.orphanRmdirs.addAll(cgroup.directories());
             plan.orphanProcs.addAll(cgroup.rootProcs());
             plan.orphanTrees.addAll(cleanup.tempTrees());
+            plan.killSignal = killSignal;
             if (snapshot != null) plan.orphanTrees.add(snapshot.toString());
 
             byte[] savedTerminal = null;
-            try (StubProcess stub = StubProcess.start()) {
+            try (StubProcess stub = hooks.startStub()) {
                 Trace.mark("stub started");
                 cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
                 stub.send(plan.encode()); // sync point #1
@@ -189,10 +209,11 @@ public final class Launcher {
                             + "Press Ctrl-] three times within 1s to kill container.\r\n");
                 }
 
-                if (master >= 0) {
+                if (master >= 0 && stub.remote()) Syscalls.close(master); // the client pumps its own console
+                else if (master >= 0) {
                     final int fd = master;
                     cleanup.add(() -> Syscalls.close(fd));
-                    if (mode == ConsoleMode.INTERACTIVE && Syscalls.isatty(0)) {
+                    if (mode == ConsoleMode.INTERACTIVE && caller.stdinTty()) {
                         savedTerminal = Syscalls.makeRaw(0);
                         final byte[] saved = savedTerminal;
                         cleanup.add(() -> Syscalls.restoreTerminal(0, saved));
@@ -282,8 +303,7 @@ public final class Launcher {
      * Without a terminal the default is pipe mode (see docs/compatibility.md), except for a booted OS,
      * whose init needs /dev/console: read-only, as nspawn.
      */
-    private static ConsoleMode resolveConsole(ConsoleMode requested, boolean boot) {
-        boolean tty = Syscalls.isatty(0) && Syscalls.isatty(1);
+    public static ConsoleMode resolveConsole(ConsoleMode requested, boolean boot, boolean tty) {
         if (requested == null) return tty ? ConsoleMode.INTERACTIVE : boot ? ConsoleMode.READ_ONLY : ConsoleMode.PIPE;
         if (requested == ConsoleMode.AUTOPIPE) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
         return requested;
@@ -397,7 +417,7 @@ public final class Launcher {
         env.add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.add("container=systemd-nspawn");
         env.add("container_uuid=" + uuid);
-        String term = System.getenv("TERM");
+        String term = caller.env().get("TERM");
         env.add("TERM=" + (mode == ConsoleMode.INTERACTIVE && term != null ? term : "vt220"));
         env.add("HOME=" + (user.home() == null ? "/" : user.home()));
         env.add("USER=" + user.name());
@@ -407,7 +427,7 @@ public final class Launcher {
             String key = e.contains("=") ? e.substring(0, e.indexOf('=') + 1) : e + "=";
             env.removeIf(x -> x.startsWith(key));
             if (e.contains("=")) env.add(e);
-            else if (System.getenv(e) != null) env.add(e + "=" + System.getenv(e));
+            else if (caller.env().get(e) != null) env.add(e + "=" + caller.env().get(e));
         }
         return env;
     }

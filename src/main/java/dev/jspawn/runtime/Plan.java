@@ -21,6 +21,8 @@ public final class Plan {
 
     int cloneFlags;
     boolean dieWithParent = true;
+    /** Signal a client-mode monitor sends the init on SIGTERM/SIGINT/SIGHUP (a second one: SIGKILL). */
+    int killSignal = 9;
     String uidMap, gidMap;
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
@@ -228,7 +230,7 @@ public final class Plan {
     /** The plan message of sync point #1. */
     public byte[] encode() {
         Enc head = new Enc();
-        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0)
+        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal)
                 .str(uidMap).str(gidMap).u32(trees.size());
         for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
         for (List<String> l : List.of(orphanRmdirs, orphanProcs, orphanTrees)) {

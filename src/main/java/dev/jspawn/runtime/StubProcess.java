@@ -16,11 +16,25 @@ import java.util.List;
 public final class StubProcess implements AutoCloseable {
     private final int pid;
     private final int control;
+    private final boolean remote;
     private boolean reaped;
 
-    private StubProcess(int pid, int control) {
+    private StubProcess(int pid, int control, boolean remote) {
         this.pid = pid;
         this.control = control;
+        this.remote = remote;
+    }
+
+    /**
+     * A client that is its own monitor (jspawn-stub --client), connected on {@code control}: not our
+     * child, so it is neither reaped nor killed here; closing only closes the connection.
+     */
+    public static StubProcess remote(int pid, int control) {
+        return new StubProcess(pid, control, true);
+    }
+
+    public boolean remote() {
+        return remote;
     }
 
     /**
@@ -34,7 +48,7 @@ public final class StubProcess implements AutoCloseable {
             // Only the stub's end crosses the exec; the stub moves it to fd 3 and closes everything else.
             Syscalls.setCloseOnExec(sv[1], false);
             int pid = Syscalls.spawn(stub, List.of("jspawn-stub", Integer.toString(sv[1])), List.of());
-            return new StubProcess(pid, sv[0]);
+            return new StubProcess(pid, sv[0], false);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(sv[0]);
             throw e;
@@ -99,7 +113,7 @@ public final class StubProcess implements AutoCloseable {
 
     /** Waits for the monitor to exit (after MSG_EXIT it does so at once). */
     public void reap() throws IOException {
-        if (!reaped) {
+        if (!reaped && !remote) {
             Syscalls.waitpid(pid, 0);
             reaped = true;
         }
@@ -107,6 +121,7 @@ public final class StubProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        if (remote) return; // the connection belongs to the server, which answers MSG_DONE on it
         Syscalls.close(control);
         if (!reaped) {
             try {

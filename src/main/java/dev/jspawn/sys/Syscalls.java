@@ -164,6 +164,47 @@ public final class Syscalls {
         }
     }
 
+    static final int NR_SOCKET = AARCH64 ? 198 : 41, NR_BIND = AARCH64 ? 200 : 49, NR_LISTEN = AARCH64 ? 201 : 50,
+            NR_ACCEPT4 = AARCH64 ? 242 : 288, NR_GETSOCKOPT = AARCH64 ? 209 : 55, NR_FCHMODAT = AARCH64 ? 53 : 268;
+
+    /** A listening Unix socket at {@code path} (SOCK_SEQPACKET, close-on-exec), mode 0600. */
+    public static int listenUnix(String path, int type) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            int fd = (int) sysChecked("create", "socket " + path, NR_SOCKET, AF_UNIX, type | SOCK_CLOEXEC, 0, 0);
+            try {
+                MemorySegment addr = a.allocate(110, 2);
+                addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                if (p.length >= 108) throw new SysException("bind", path, Errno.EINVAL);
+                MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+                sysChecked("bind", "socket " + path, NR_BIND, fd, addr.address(), 110, 0);
+                sysChecked("change mode of", path, NR_FCHMODAT, AT_FDCWD, a.allocateFrom(path).address(), 0600, 0);
+                sysChecked("listen on", path, NR_LISTEN, fd, 128, 0, 0);
+                return fd;
+            } catch (SysException e) {
+                close(fd);
+                throw e;
+            }
+        }
+    }
+
+    /** accept4(2), close-on-exec. */
+    public static int accept(int fd) throws SysException {
+        return (int) sysChecked("accept", "connection", NR_ACCEPT4, fd, 0, 0, SOCK_CLOEXEC);
+    }
+
+    /** The peer of a Unix socket (SO_PEERCRED): {pid, uid, gid}. */
+    public static int[] peerCredentials(int fd) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cred = a.allocate(12, 4);
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 12);
+            long rc = sys(NR_GETSOCKOPT, fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred.address(), len.address(), 0);
+            if (rc < 0) throw new SysException("get the credentials of", "the socket peer", (int) -rc);
+            return new int[] {cred.get(JAVA_INT, 0), cred.get(JAVA_INT, 4), cred.get(JAVA_INT, 8)};
+        }
+    }
+
     // ---- processes -------------------------------------------------------------------------------
 
     private static final class Spawn {
