@@ -54,7 +54,8 @@ abstract class ContainerTestSupport {
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/var/tmp"), "jspawn-*")) {
             for (Path p : ds) {
-                if (!p.getFileName().toString().equals("jspawn-test")) out.add(p.getFileName().toString());
+                // jspawn's own: jspawn-KIND-PID-RANDOM (Cleanup.tempDir); not the test or bench caches
+                if (p.getFileName().toString().matches("jspawn-[a-z]+-\\d+-\\d+")) out.add(p.getFileName().toString());
             }
         } catch (IOException e) {
             throw new AssertionError(e);
