@@ -613,7 +613,8 @@ static void init_main(int go_fd, int report_fd) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* The container never outlives its monitor (jspawn-stub, or the jspawn client). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* Modes in the plan are exact; the plan sets the payload's umask with an OP_UMASK step. */
     umask(0);
     char go;

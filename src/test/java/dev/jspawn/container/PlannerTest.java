@@ -117,6 +117,41 @@ class PlannerTest extends ContainerTestSupport {
     }
 
     @Test
+    void sigkillOfTheClientTakesTheContainerDownAndThePlannerCleansUp() throws Exception {
+        Path copy = Fixtures.freshBusyboxCopy(tmp);
+        HostState before = HostState.capture();
+        try (Proc.Running c = viaPlanner("-q", "-x", "-D", copy.toString(), "-M", "clientkilled", PROBE, "signals", "60").start()) {
+            c.awaitStdout("ready=1", Duration.ofSeconds(30));
+            c.signal(9);
+            c.waitFor(Duration.ofSeconds(30));
+        }
+        HostState.capture().assertSameAs(before, Duration.ofSeconds(5));
+        assertThat(jspawnTempDirs()).isEmpty();
+    }
+
+    @Test
+    void sigkillOfThePlannerLetsTheClientCleanUpAlone() throws Exception {
+        Path copy = Fixtures.freshBusyboxCopy(tmp);
+        Path sock2 = Path.of(socket + ".2");
+        HostState before = HostState.capture();
+        try (Proc.Running p2 = Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString(), sock2.toString()).start()) {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!Files.exists(sock2) && System.nanoTime() < deadline) Thread.sleep(50);
+            try (Proc.Running c = Jspawn.cmd("-q", "-x", "-D", copy.toString(), "-M", "plannerkilled", PROBE, "signals", "60")
+                    .env("JSPAWN_SOCKET", sock2.toString()).start()) {
+                c.awaitStdout("ready=1", Duration.ofSeconds(30));
+                p2.signal(9);
+                Result r = c.waitFor(Duration.ofSeconds(30));
+                assertThat(r.exitCode()).isNotZero();
+            }
+        } finally {
+            Files.deleteIfExists(sock2);
+        }
+        HostState.capture().assertSameAs(before, Duration.ofSeconds(5));
+        assertThat(jspawnTempDirs()).isEmpty();
+    }
+
+    @Test
     void withoutThePlannerTheClientRunsTheJvm() {
         HostState before = HostState.capture();
         Result r = Jspawn.cmd("-q", "-D", tree().toString(), PROBE, "hostname")
