@@ -105,6 +105,33 @@ class LifecycleTest extends ContainerTestSupport {
     }
 
     @Test
+    void windowSizeIsForwardedToTheConsole() {
+        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "-D", tree().toString(), "-M", "winsize")) {
+            pty.send("stty size; exit 0\r");
+            pty.expect("24 80", Duration.ofSeconds(30));
+            assertThat(pty.waitFor(Duration.ofSeconds(30))).isZero();
+        }
+    }
+
+    @Test
+    void readOnlyAndPassiveConsoles() {
+        // read-only: the container's output reaches the terminal, the terminal's input does not reach it.
+        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "--console=read-only", "-D", tree().toString(),
+                "/bin/sh", "-c", "echo visible-output; read -t 3 x; echo read=$x")) {
+            pty.expect("visible-output", Duration.ofSeconds(30));
+            pty.send("typed\r");
+            assertThat(pty.waitFor(Duration.ofSeconds(30))).isZero();
+            assertThat(pty.output()).doesNotContain("read=typed");
+        }
+        // passive: a pty exists in the container, but nothing is forwarded; the exit status still is.
+        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "--console=passive", "-D", tree().toString(),
+                "/bin/sh", "-c", "test -t 1 && echo hidden-output; exit 6")) {
+            assertThat(pty.waitFor(Duration.ofSeconds(30))).isEqualTo(6);
+            assertThat(pty.output()).doesNotContain("hidden-output");
+        }
+    }
+
+    @Test
     void interactiveShellRunsCommandsAndExits() {
         try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "-D", tree().toString(), "-M", "shelltest")) {
             pty.send("echo $((6*7)); hostname; exit 5\r");

@@ -156,6 +156,32 @@ class OptionsTest extends ContainerTestSupport {
     }
 
     @Test
+    void settingsFileNextToTheImageIsAppliedWithoutItsPrivilegedKeys() throws IOException {
+        Path copy = Fixtures.freshBusyboxCopy(tmp);
+        // Untrusted location (next to the image): [Exec] Environment= applies, Capability= is privileged and ignored.
+        Files.writeString(copy.resolveSibling(copy.getFileName() + ".nspawn"),
+                "[Exec]\nEnvironment=FROM_SETTINGS=yes\nCapability=CAP_SYS_TIME\nWorkingDirectory=/tmp\n"
+                        + "[Files]\nReadOnly=yes\n");
+        Result r = jspawnIn(copy, PROBE, "env", "--", "status", "--", "cwd", "--", "writable", "/").assertOk();
+        assertThat(r.lines()).contains("FROM_SETTINGS=yes");
+        assertThat(hex(r.kv("CapBnd")) & (1L << 25)).as("CAP_SYS_TIME from an untrusted file").isZero();
+        assertThat(r.kv("cwd")).isEqualTo("/tmp");
+        assertThat(r.kv("writable")).isEqualTo("no");
+        // The command line wins over the file; --settings=no ignores it.
+        assertThat(jspawnIn(copy, "--chdir=/", PROBE, "cwd").assertOk().kv("cwd")).isEqualTo("/");
+        assertThat(jspawnIn(copy, "--settings=no", PROBE, "env").assertOk().lines()).doesNotContain("FROM_SETTINGS=yes");
+        // --settings=trusted trusts the file next to the image too.
+        Result t = jspawnIn(copy, "--settings=trusted", PROBE, "status").assertOk();
+        assertThat(hex(t.kv("CapBnd")) & (1L << 25)).isNotZero();
+    }
+
+    @Test
+    void registerAndKeepUnitAreAccepted() {
+        assertThat(probe(List.of("--register=no", "--keep-unit"), "pid").assertOk().kv("pid")).isEqualTo("1");
+        assertThat(probe(List.of("--register=yes"), "pid").assertOk().kv("pid")).isEqualTo("1");
+    }
+
+    @Test
     void defaultCommandIsRootsLoginShell() {
         Result r = dev.jspawn.testing.Jspawn.cmd("-q", "-D", tree().toString()).stdin("echo \"shell=$0\"; exit 3\n").run();
         assertThat(r.exitCode()).isEqualTo(3);
