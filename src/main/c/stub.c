@@ -22,7 +22,8 @@
  *   #2 monitor -> Java   MSG_PID {u32 type, i32 pid}: the init exists in its namespaces, id maps are
  *                        written. Java does the outside work now (cgroup, network, registration).
  *   #3 Java -> monitor   MSG_GO {u32 type}: the monitor releases the init (pipe), which runs its steps.
- *   #4 init -> Java      MSG_PTY {u32 type} + SCM_RIGHTS fd: the console pty master (when planned).
+ *   #4 init -> Java      MSG_PTY {u32 type} + SCM_RIGHTS fd: the console pty master (when planned), and
+ *                        MSG_NOTIFY {u32 type} + fd: the bound /run/host/notify datagram socket.
  *   #5 monitor -> Java   MSG_EXECED {u32 type}, or MSG_FAILED {u32 type, u32 step, i32 errno}.
  *                        Exec success is seen as EOF on a close-on-exec pipe; a failing step writes
  *                        {step, errno} into that pipe instead and exits.
@@ -76,7 +77,7 @@
 
 /* Message types: mirrored by dev.jspawn.runtime.StubProtocol. */
 enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
-       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10 };
+       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11 };
 
 /* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
 enum {
@@ -119,6 +120,7 @@ enum {
     OP_UNLINK = 37,        /* s path: remove a file or symlink */
     OP_ATTACH_TREE = 38,   /* u32 index, s target: attach a tree the monitor cloned (plan header) */
     OP_LINK_UP = 39,       /* s ifname: set a network interface up (lo of a new network namespace) */
+    OP_NOTIFY_SOCKET = 40, /* s path: bind a datagram socket there (sd_notify) and send it to Java */
 };
 
 /* Flag on an opcode: the step may fail with ENOENT (an optional path that does not exist). */
@@ -132,6 +134,7 @@ struct plan {
 static uint32_t clone_flags;
 static const char *uid_map, *gid_map;
 static uint32_t die_with_parent;
+static const char *supervisor_procs; /* cgroup.procs the monitor moves to after the clone, or NULL */
 static uint32_t kill_signal = SIGKILL; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
 static int client_mode;
 static volatile sig_atomic_t stop_requested;
@@ -575,6 +578,23 @@ static int run_step(struct plan *p, uint32_t op) {
         tree_fd[i] = -1;
         return 0;
     }
+    case OP_NOTIFY_SOCKET: {
+        const char *path = get_str(p);
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof a);
+        a.sun_family = AF_UNIX;
+        if (strlen(path) >= sizeof a.sun_path) return -ENAMETOOLONG;
+        strcpy(a.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -errno;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { int e = errno; close(fd); return -e; }
+        send_fd(MSG_NOTIFY, fd);
+        close(fd);
+        return 0;
+    }
     case OP_LINK_UP: {
         const char *name = get_str(p);
         struct ifreq ifr;
@@ -723,6 +743,12 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+static int rm_cgroup_dir(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    if (flag == FTW_DP && ftw->level > 0) rmdir(path);
+    return 0;
+}
+
 /* jspawn is gone: kill the container, wait for it, and undo on the host what jspawn would have. */
 static void orphan_cleanup(pid_t init) {
     kill(init, SIGKILL);
@@ -731,6 +757,9 @@ static void orphan_cleanup(pid_t init) {
     snprintf(self, sizeof self, "%d\n", getpid());
     for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
     for (uint32_t i = 0; i < n_rmdirs; i++) {
+        /* A guest's systemd makes cgroups below ours: remove them depth first (their files cannot be
+         * unlinked, so only the directories go). */
+        nftw(rmdirs[i], rm_cgroup_dir, 16, FTW_DEPTH | FTW_PHYS);
         for (int tries = 0; tries < 50 && rmdir(rmdirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
     }
     for (uint32_t i = 0; i < n_rmtrees; i++) nftw(rmtrees[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -745,6 +774,7 @@ static void parse_plan(struct plan *p) {
     clone_flags = get_u32(p);
     die_with_parent = get_u32(p);
     kill_signal = get_u32(p);
+    supervisor_procs = get_str(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
     ntrees = get_u32(p);
@@ -987,6 +1017,22 @@ monitor:;
 
     for (uint32_t i = 0; i < ntrees; i++) /* the init has its copies */
         if (tree_fd[i] >= 0) close(tree_fd[i]);
+    if (supervisor_procs) {
+        /*
+         * The init keeps the cgroup it was cloned in (its cgroup namespace root); the monitor leaves it,
+         * so that a guest's systemd can enable controllers there (no processes in inner cgroups, v2).
+         */
+        char self[32];
+        snprintf(self, sizeof self, "%d\n", getpid());
+        int rc = write_file(supervisor_procs, self);
+        if (rc < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            int32_t m[3] = {MSG_FAILED, -2 - 1000, -rc};
+            send_msg(m, sizeof m);
+            return 1;
+        }
+    }
     if (uid_map || gid_map) {
         int rc = write_maps(pid);
         if (rc < 0) {

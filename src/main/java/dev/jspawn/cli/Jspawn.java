@@ -42,7 +42,6 @@ public final class Jspawn {
         }
         ContainerSpec spec = parsed.spec();
         if (!spec.quiet()) for (String w : parsed.warnings()) err.println(w);
-        if (spec.boot()) throw new SpecException("--boot is not supported yet");
         Launcher launcher = new Launcher(spec, err, hooks(err), Launcher.Caller.self(parsed.lockImage(), parsed.tmpfsTmp()));
         Signals.install(launcher);
         return launcher.run();

@@ -24,9 +24,14 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
     private final PrintStream err;
     private final CgroupLayout layout;
 
-    private Cgroups(CgroupLayout layout, ContainerCgroup cgroup, Launcher.CgroupPlan plan, PrintStream err) {
+    private final ContainerCgroup payload, supervisor;
+
+    private Cgroups(CgroupLayout layout, ContainerCgroup cgroup, ContainerCgroup payload, ContainerCgroup supervisor,
+                    Launcher.CgroupPlan plan, PrintStream err) {
         this.layout = layout;
         this.cgroup = cgroup;
+        this.payload = payload;
+        this.supervisor = supervisor;
         this.plan = plan;
         this.err = err;
     }
@@ -36,8 +41,14 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
         String slice = spec.slice() == null ? "machine.slice" : spec.slice();
         ContainerCgroup cg = layout.create(slice, spec.machineName(), spec.properties());
         try {
-            return new Cgroups(layout, cg, plan(layout, cg, spec.boot()), err);
-        } catch (RuntimeException e) {
+            if (layout.mode() != CgroupLayout.Mode.UNIFIED) return new Cgroups(layout, cg, null, null, plan(layout, cg, spec.boot()), err);
+            // v2: a cgroup with processes may not enable controllers for its children, so the container
+            // gets "payload" (its cgroup namespace root, which a guest's systemd subdivides) and the
+            // monitor moves to "supervisor" right after the clone, as nspawn arranges it.
+            ContainerCgroup payload = cg.subgroup("payload");
+            ContainerCgroup supervisor = cg.subgroup("supervisor");
+            return new Cgroups(layout, cg, payload, supervisor, plan(layout, payload, spec.boot()), err);
+        } catch (IOException | RuntimeException e) {
             cg.destroy();
             throw e;
         }
@@ -67,7 +78,17 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
 
     @Override
     public void add(long pid) throws IOException {
-        cgroup.addProcess(pid);
+        (payload != null ? payload : cgroup).addProcess(pid);
+    }
+
+    @Override
+    public String supervisorProcs() {
+        return supervisor == null ? null : supervisor.paths().get(0).resolve("cgroup.procs").toString();
+    }
+
+    @Override
+    public void delegate(int uid) throws IOException {
+        (payload != null ? payload : cgroup).chown(uid, uid);
     }
 
     @Override

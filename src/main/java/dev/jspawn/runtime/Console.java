@@ -38,15 +38,22 @@ final class Console {
     /** Result of the pump: whether the user asked to kill the container with ^]^]^]. */
     enum End { CONTROL_READABLE, ESCAPE }
 
+    /** Receives sd_notify datagrams from the container ("READY=1\nSTATUS=..."). */
+    interface NotifyHandler {
+        void message(String text);
+    }
+
     /**
-     * Pumps until the control descriptor is readable or the escape sequence is typed. On return the
-     * master is still open; output that is still buffered can be drained with {@link #drain}.
+     * Pumps until the control descriptor is readable or the escape sequence is typed, also reading the
+     * container's notification socket when there is one. On return the master is still open; output that
+     * is still buffered can be drained with {@link #drain}. With no master (pipe mode) only the control
+     * and notification sockets are watched.
      */
-    End pump(int control) throws IOException {
-        boolean forwardInput = mode == ConsoleMode.INTERACTIVE;
-        boolean forwardOutput = mode != ConsoleMode.PASSIVE;
+    End pump(int control, int notify, NotifyHandler handler) throws IOException {
+        boolean forwardInput = mode == ConsoleMode.INTERACTIVE && master >= 0;
+        boolean forwardOutput = mode != ConsoleMode.PASSIVE && master >= 0;
         boolean stdinOpen = forwardInput;
-        boolean masterOpen = true;
+        boolean masterOpen = master >= 0;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(16384);
             for (;;) {
@@ -56,9 +63,9 @@ final class Console {
                     if (ws == null) ws = Syscalls.windowSize(1);
                     if (ws != null) Syscalls.setWindowSize(master, ws[0], ws[1]);
                 }
-                int[] fds = {control, stdinOpen ? 0 : -1, masterOpen && forwardOutput ? master : -1};
+                int[] fds = {control, stdinOpen ? 0 : -1, masterOpen && forwardOutput ? master : -1, notify};
                 short in = Syscalls.POLLIN;
-                short[] rev = Syscalls.poll(fds, new short[] {in, in, in}, 200);
+                short[] rev = Syscalls.poll(fds, new short[] {in, in, in, in}, forwardInput ? 200 : -1);
                 if (rev[2] != 0) {
                     long n = Syscalls.read(master, buf, buf.byteSize());
                     if (n > 0) Syscalls.writeFully(1, buf, n);
@@ -73,6 +80,13 @@ final class Console {
                         Syscalls.writeFully(master, buf, n);
                     }
                 }
+                if (rev[3] != 0) {
+                    long n = Syscalls.read(notify, buf, buf.byteSize());
+                    if (n > 0) {
+                        handler.message(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE),
+                                java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
                 if (rev[0] != 0) return End.CONTROL_READABLE;
             }
         }
@@ -80,7 +94,7 @@ final class Console {
 
     /** Copies what the container wrote before it exited. */
     void drain() throws IOException {
-        if (mode == ConsoleMode.PASSIVE) return;
+        if (mode == ConsoleMode.PASSIVE || master < 0) return;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(16384);
             for (int i = 0; i < 64; i++) {

@@ -30,6 +30,8 @@ public final class Launcher {
     private final Caller caller;
     private volatile int initPid = -1;
     private volatile boolean terminated;
+    private volatile int terminations;
+    private Readiness readiness;
     private volatile int killSignal;
     private volatile Console console;
 
@@ -70,6 +72,14 @@ public final class Launcher {
     public interface ContainerCgroupHandle extends AutoCloseable {
         void add(long pid) throws IOException;
 
+        /** cgroup.procs the monitor moves to after the clone (v2: .../supervisor), or null. */
+        default String supervisorProcs() {
+            return null;
+        }
+
+        /** Hands the container's cgroup to its root user (a booted guest in a user namespace manages it). */
+        default void delegate(int uid) throws IOException {}
+
         /** Cgroup hierarchies to mount in the container, and whether the host is unified. */
         CgroupPlan mounts();
 
@@ -93,13 +103,40 @@ public final class Launcher {
     /** Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). */
     public void terminate() {
         terminated = true;
+        int n = ++terminations;
+        signal(n == 1 ? killSignal : 9);
+        if (n == 1 && killSignal != 9) {
+            // An orderly shutdown that does not end in time is cut short.
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(stopTimeoutMillis());
+                    signal(9);
+                } catch (InterruptedException ignored) {
+                    // jspawn is exiting anyway
+                }
+            }, "stop-timeout");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void signal(int sig) {
         int pid = initPid;
         if (pid > 0) {
             try {
-                Syscalls.kill(pid, killSignal);
+                Syscalls.kill(pid, sig);
             } catch (IOException ignored) {
                 // it is already gone
             }
+        }
+    }
+
+    /** JSPAWN_STOP_TIMEOUT seconds (default 90, systemd's default stop timeout) before SIGKILL follows. */
+    private long stopTimeoutMillis() {
+        try {
+            return Long.parseLong(caller.env().getOrDefault("JSPAWN_STOP_TIMEOUT", "90")) * 1000;
+        } catch (NumberFormatException e) {
+            return 90_000;
         }
     }
 
@@ -117,6 +154,7 @@ public final class Launcher {
                     : "Directory " + tree + " doesn't exist");
         }
         killSignal = spec.killSignal() != null ? spec.killSignal() : (spec.boot() ? 34 + 3 : 9);
+        readiness = new Readiness(caller.env().get("NOTIFY_SOCKET"), spec.notifyReady(), err);
         ConsoleMode mode = resolveConsole(spec.console(), spec.boot(), caller.stdinTty() && caller.stdoutTty());
 
         Cleanup.removeStale(err);
@@ -153,6 +191,7 @@ public final class Launcher {
             ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
             Trace.mark("cgroup created");
             cleanup.add(cgroup::close);
+            if (spec.boot() && ids != null) cgroup.delegate((int) ids.base());
             CgroupPlan cg = cgroup.mounts();
             String uuid = (spec.uuid() != null ? spec.uuid() : UUID.randomUUID()).toString();
             List<String> argv = new ArrayList<>();
@@ -165,13 +204,15 @@ public final class Launcher {
                     cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
                     ids == null ? null : ids.map(), ids != null && ids.idmap(),
                     caller.tmpfsTmp(), resolv.content(), resolv.bind(), resolv.delete(),
-                    zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user));
+                    zone.bind(), zone.content(), zone.symlink(), zone.delete(), workingDirectory(user),
+                    Journal.link(spec, tree, err));
             Plan plan = Planner.plan(inputs);
             Trace.mark("planned");
             plan.orphanRmdirs.addAll(cgroup.directories());
             plan.orphanProcs.addAll(cgroup.rootProcs());
             plan.orphanTrees.addAll(cleanup.tempTrees());
             plan.killSignal = killSignal;
+            plan.supervisorProcs = cgroup.supervisorProcs();
             if (snapshot != null) plan.orphanTrees.add(snapshot.toString());
 
             byte[] savedTerminal = null;
@@ -188,11 +229,17 @@ public final class Launcher {
                 // Outside work goes here (network, registration) before the go.
                 stub.sendGo(); // sync point #3
 
-                int master = -1;
+                int master = -1, notify = -1;
                 for (;;) { // sync points #4 and #5
                     m = stub.receive();
                     if (m.type() == StubProtocol.MSG_PTY) {
                         master = m.fd();
+                        continue;
+                    }
+                    if (m.type() == StubProtocol.MSG_NOTIFY) {
+                        notify = m.fd();
+                        final int fd = notify;
+                        cleanup.add(() -> Syscalls.close(fd));
                         continue;
                     }
                     break;
@@ -209,8 +256,11 @@ public final class Launcher {
                             + "Press Ctrl-] three times within 1s to kill container.\r\n");
                 }
 
-                if (master >= 0 && stub.remote()) Syscalls.close(master); // the client pumps its own console
-                else if (master >= 0) {
+                if (master >= 0 && stub.remote()) {
+                    Syscalls.close(master); // the client pumps its own console
+                    master = -1;
+                }
+                if (master >= 0) {
                     final int fd = master;
                     cleanup.add(() -> Syscalls.close(fd));
                     if (mode == ConsoleMode.INTERACTIVE && caller.stdinTty()) {
@@ -218,17 +268,16 @@ public final class Launcher {
                         final byte[] saved = savedTerminal;
                         cleanup.add(() -> Syscalls.restoreTerminal(0, saved));
                     }
-                    Console c = new Console(mode, master);
-                    console = c;
-                    if (c.pump(stub.controlFd()) == Console.End.ESCAPE) {
-                        Syscalls.kill(initPid, 9);
-                        if (!spec.quiet()) err.print("\r\nContainer " + spec.machineName() + " terminated by pressing ^] three times.\r\n");
-                    }
-                    int st = awaitExit(stub);
-                    c.drain();
-                    return status(st);
+                }
+                if (!spec.notifyReady()) readiness.ready(); // ready once the payload runs, as nspawn
+                Console c = new Console(mode, master);
+                console = c;
+                if (c.pump(stub.controlFd(), notify, readiness::message) == Console.End.ESCAPE) {
+                    Syscalls.kill(initPid, 9);
+                    if (!spec.quiet()) err.print("\r\nContainer " + spec.machineName() + " terminated by pressing ^] three times.\r\n");
                 }
                 int st = awaitExit(stub);
+                c.drain();
                 Trace.mark("exited");
                 return status(st);
             }
@@ -296,8 +345,15 @@ public final class Launcher {
     static int status(int wait) {
         int sig = wait & 0x7f;
         if (sig == 0) return (wait >> 8) & 0xff;
+        // reboot(2) in a pid namespace ends its init with SIGINT (power off, halt) or SIGHUP (reboot):
+        // nspawn reports a powered-off container as success and a rebooted one as 133.
+        if (sig == 2) return 0;
+        if (sig == 1) return EXIT_REBOOT;
         return 128 + sig;
     }
+
+    /** Exit status of a container that asked to be rebooted (systemd-nspawn@.service restarts it). */
+    public static final int EXIT_REBOOT = 133;
 
     /**
      * Without a terminal the default is pipe mode (see docs/compatibility.md), except for a booted OS,
@@ -383,7 +439,27 @@ public final class Launcher {
     }
 
     /** Fills argv and returns the program to execute (the default is the user's login shell). */
+    /** Where nspawn looks for an init to boot, in order. */
+    static final List<String> INITS = List.of("/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init");
+
     private String command(Users.User user, List<String> argv) throws IOException {
+        if (spec.boot()) {
+            if (TreePaths.readFile(spec.directory(), "/etc/os-release") == null
+                    && TreePaths.readFile(spec.directory(), "/usr/lib/os-release") == null) {
+                throw new IOException("Directory " + spec.directory() + " doesn't look like an OS root directory "
+                        + "(os-release file is missing). Refusing.");
+            }
+            for (String init : INITS) {
+                Path p = TreePaths.resolve(spec.directory(), init);
+                if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                    argv.add(init);
+                    argv.addAll(spec.argv());
+                    return init;
+                }
+            }
+            throw new IOException("Directory " + spec.directory() + " has no init to boot (looked for "
+                    + String.join(", ", INITS) + ")");
+        }
         if (!spec.argv().isEmpty()) {
             argv.addAll(spec.argv());
             return spec.argv().get(0);
@@ -408,6 +484,7 @@ public final class Launcher {
 
     private String workingDirectory(Users.User user) throws IOException {
         if (spec.workingDirectory() != null) return spec.workingDirectory();
+        if (spec.boot()) return "/";
         if (user.home() != null && Files.isDirectory(TreePaths.resolve(spec.directory(), user.home()))) return user.home();
         return "/";
     }
@@ -419,10 +496,14 @@ public final class Launcher {
         env.add("container_uuid=" + uuid);
         String term = caller.env().get("TERM");
         env.add("TERM=" + (mode == ConsoleMode.INTERACTIVE && term != null ? term : "vt220"));
-        env.add("HOME=" + (user.home() == null ? "/" : user.home()));
-        env.add("USER=" + user.name());
-        env.add("LOGNAME=" + user.name());
-        if (user.shell() != null) env.add("SHELL=" + user.shell());
+        env.add("NOTIFY_SOCKET=/run/host/notify");
+        if (!spec.boot()) {
+            // An init sets up its own sessions; a command gets its user's, as nspawn does.
+            env.add("HOME=" + (user.home() == null ? "/" : user.home()));
+            env.add("USER=" + user.name());
+            env.add("LOGNAME=" + user.name());
+            if (user.shell() != null) env.add("SHELL=" + user.shell());
+        }
         for (String e : spec.environment()) {
             String key = e.contains("=") ? e.substring(0, e.indexOf('=') + 1) : e + "=";
             env.removeIf(x -> x.startsWith(key));

@@ -23,6 +23,8 @@ public final class Plan {
     boolean dieWithParent = true;
     /** Signal a client-mode monitor sends the init on SIGTERM/SIGINT/SIGHUP (a second one: SIGKILL). */
     int killSignal = 9;
+    /** cgroup.procs the monitor moves itself to right after the clone (unified hosts), or null. */
+    String supervisorProcs;
     String uidMap, gidMap;
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
@@ -37,6 +39,7 @@ public final class Plan {
     public String describe(int index) {
         if (index == -1) return "create the container's namespaces";
         if (index == -2) return "write the container's user namespace id maps";
+        if (index == -1002) return "move the monitor to " + supervisorProcs;
         if (index <= -3 && -3 - index < trees.size()) {
             return ((treeFlags.get(-3 - index) & 2) != 0 ? "create the id-mapped mount of " : "open the mount tree ")
                     + trees.get(-3 - index);
@@ -91,6 +94,10 @@ public final class Plan {
         trees.add(source);
         treeFlags.add((recursive ? 1 : 0) | (idmap ? 2 : 0));
         step(StubOp.ATTACH_TREE, description).u32(trees.size() - 1).str(target);
+    }
+
+    public void notifySocket(String path) {
+        step(StubOp.NOTIFY_SOCKET, "create the notification socket " + path).str(path);
     }
 
     public void linkUp(String ifname) {
@@ -230,7 +237,7 @@ public final class Plan {
     /** The plan message of sync point #1. */
     public byte[] encode() {
         Enc head = new Enc();
-        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal)
+        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal).str(supervisorProcs)
                 .str(uidMap).str(gidMap).u32(trees.size());
         for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
         for (List<String> l : List.of(orphanRmdirs, orphanProcs, orphanTrees)) {

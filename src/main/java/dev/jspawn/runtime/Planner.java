@@ -88,7 +88,8 @@ public final class Planner {
             /* bytes for /etc/localtime, or null */ byte[] localtime,
             /* symlink target for /etc/localtime, or null */ String localtimeSymlink,
             boolean localtimeDelete,
-            String workingDirectory) {}
+            String workingDirectory,
+            /* {host directory, container directory} bind mounts for --link-journal=host */ List<String[]> journalMounts) {}
 
     public static Plan plan(Inputs in) throws IOException {
         ContainerSpec spec = in.spec();
@@ -251,6 +252,14 @@ public final class Planner {
             }
         }
 
+        // --link-journal=host: the host's /var/log/journal/MACHINE-ID on the guest's
+        for (String[] j : in.journalMounts()) {
+            String d = target(p, tree, t, j[1], true);
+            String what = "bind mount " + j[0] + " on " + j[1];
+            if (in.userNamespace()) p.attachTree(j[0], false, false, d, what);
+            else p.mount(j[0], d, null, MS_BIND, null, what);
+        }
+
         if (spec.readOnly()) p.remountReadOnly(t, false, "make the container root read-only");
         p.sethostname(spec.hostname() != null ? spec.hostname() : spec.machineName());
         if (spec.privateNetwork()) p.linkUp("lo");
@@ -263,6 +272,8 @@ public final class Planner {
         for (String m : inaccessible) {
             p.mask(m, "/run/host/inaccessible/reg", "/run/host/inaccessible/dir", "make " + m + " inaccessible");
         }
+        // sd_notify for the payload (NOTIFY_SOCKET=/run/host/notify); the socket works on the read-only mount
+        p.notifySocket("/run/host/notify");
         p.mount("/run/host", "/run/host", null, MS_BIND, null, "bind mount /run/host");
         p.remountReadOnly("/run/host", false, "make /run/host read-only");
 

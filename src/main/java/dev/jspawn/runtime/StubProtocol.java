@@ -9,7 +9,8 @@ package dev.jspawn.runtime;
  *  #2 monitor -> Java  MSG_PID(pid): the init exists in its namespaces, id maps are written;
  *                      Java does the outside work now: cgroup placement, limits, (later) network
  *  #3 Java -> monitor  MSG_GO: the init runs its steps
- *  #4 init -> Java     MSG_PTY + descriptor: the console pty master, when planned
+ *  #4 init -> Java     MSG_PTY + descriptor: the console pty master, when planned;
+ *                      MSG_NOTIFY + descriptor: the bound /run/host/notify socket
  *  #5 monitor -> Java  MSG_EXECED, or MSG_FAILED(step, errno): step -1 = clone, -2 = id maps
  *  #6 monitor -> Java  MSG_EXIT(wait status), then the monitor exits
  * </pre>
@@ -21,5 +22,6 @@ final class StubProtocol {
     static final int PLAN_VERSION = 1;
 
     static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
-            MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10;
+            MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,
+            MSG_NOTIFY = 11;
 }

@@ -188,6 +188,27 @@ public final class Syscalls {
         }
     }
 
+    /** One datagram to a Unix socket path ("@name" is an abstract address), as sd_notify(3) sends it. */
+    public static void sendDatagram(String path, byte[] data) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            int fd = (int) sysChecked("create", "datagram socket", NR_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0);
+            try {
+                MemorySegment addr = a.allocate(110, 2);
+                addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                if (p.length >= 108) throw new SysException("send to", path, Errno.EINVAL);
+                MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+                if (p[0] == '@') addr.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 2, (byte) 0);
+                MemorySegment buf = a.allocate(Math.max(1, data.length));
+                MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+                long rc = sys(NR_SENDTO, fd, buf.address(), data.length, MSG_NOSIGNAL, addr.address(), 2 + p.length);
+                if (rc < 0) throw new SysException("send to", path, (int) -rc);
+            } finally {
+                close(fd);
+            }
+        }
+    }
+
     /** accept4(2), close-on-exec. */
     public static int accept(int fd) throws SysException {
         return (int) sysChecked("accept", "connection", NR_ACCEPT4, fd, 0, 0, SOCK_CLOEXEC);

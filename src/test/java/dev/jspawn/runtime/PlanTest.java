@@ -41,7 +41,8 @@ class PlanTest {
                 "MSG_PTY = " + StubProtocol.MSG_PTY, "MSG_EXECED = " + StubProtocol.MSG_EXECED,
                 "MSG_FAILED = " + StubProtocol.MSG_FAILED, "MSG_EXIT = " + StubProtocol.MSG_EXIT,
                 "MSG_REQUEST = " + StubProtocol.MSG_REQUEST, "MSG_FALLBACK = " + StubProtocol.MSG_FALLBACK,
-                "MSG_OUT = " + StubProtocol.MSG_OUT, "MSG_DONE = " + StubProtocol.MSG_DONE);
+                "MSG_OUT = " + StubProtocol.MSG_OUT, "MSG_DONE = " + StubProtocol.MSG_DONE,
+                "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY);
         assertThat(src).contains("#define PLAN_VERSION " + StubProtocol.PLAN_VERSION);
         assertThat(src).contains(String.format("#define PLAN_MAGIC 0x%08xu", StubProtocol.PLAN_MAGIC));
     }
@@ -59,6 +60,7 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(p.cloneFlags);
         assertThat(b.getInt()).isEqualTo(1); // die with parent
         assertThat(b.getInt()).isEqualTo(9); // kill signal
+        assertThat(b.getInt()).isEqualTo(-1); // supervisor cgroup: none
         assertThat(str(b)).isEqualTo("0 65536 65536\n");
         assertThat(b.getInt()).isEqualTo(-1); // gid map: none
         assertThat(b.getInt()).isEqualTo(0); // trees cloned by the monitor: none
