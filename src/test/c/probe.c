@@ -35,6 +35,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -625,6 +626,31 @@ static int v_signals(int argc, char **argv) {
 
 static int v_help(int argc, char **argv);
 
+/* notify TEXT: sd_notify(3) by hand: one datagram to $NOTIFY_SOCKET; "\n" in TEXT is a newline. */
+static int v_notify(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "jspawn-probe: notify: TEXT needed\n"); return 2; }
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path) { fprintf(stderr, "jspawn-probe: notify: NOTIFY_SOCKET is not set\n"); return 1; }
+    char text[4096];
+    size_t n = 0;
+    for (const char *c = argv[1]; *c && n < sizeof text - 1; c++) {
+        if (c[0] == '\\' && c[1] == 'n') { text[n++] = '\n'; c++; } else text[n++] = *c;
+    }
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    if (a.sun_path[0] == '@') a.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, text, n, 0, (struct sockaddr *)&a, sizeof a) < 0) {
+        fprintf(stderr, "jspawn-probe: notify: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    close(fd);
+    printf("notified=%zu\n", n);
+    return 0;
+}
+
 static const struct verb { const char *name; int (*fn)(int, char **); const char *usage; } verbs[] = {
     { "pid", v_pid, "pid= ppid= pgid= sid=" },
     { "hostname", v_hostname, "hostname= domainname=" },
@@ -661,6 +687,7 @@ static const struct verb { const char *name; int (*fn)(int, char **); const char
     { "fork-sleep", v_fork_sleep, "N SECS [wait|exit]: children=pid,... then wait for them (or exit at once)" },
     { "ignore-term", v_ignore_term, "ready=1, then sleep forever ignoring SIGTERM" },
     { "signals", v_signals, "[TIMEOUT]: ready=1, then on TERM/INT/HUP/USR1/USR2/QUIT/PWR/WINCH/RTMIN+3/RTMIN+4: signal=N signame= sender_pid=" },
+    { "notify", v_notify, "TEXT: send TEXT (\\n = newline) to $NOTIFY_SOCKET as sd_notify does: notified=BYTES" },
     { "help", v_help, "this list" },
     { NULL, NULL, NULL } };
 
