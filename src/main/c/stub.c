@@ -68,6 +68,7 @@
 #include <sys/wait.h>
 #include <ftw.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PLAN_MAGIC 0x4c50534au /* "JSPL" */
@@ -135,7 +136,13 @@ static uint32_t clone_flags;
 static const char *uid_map, *gid_map;
 static uint32_t die_with_parent;
 static const char *supervisor_procs; /* cgroup.procs the monitor moves to after the clone, or NULL */
-static uint32_t kill_signal = SIGKILL; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
+static uint32_t kill_signal = SIGKILL;
+/* Console handling in client mode (the client pumps the pty itself): 0 pipe, 1 interactive,
+ * 2 read-only, 3 passive; the init hands the pty master to the client over pty_sock. */
+static uint32_t console_mode;
+static uint32_t stop_timeout_ms; /* after the kill signal, SIGKILL follows this much later (client mode) */
+static const char *machine_name;
+static int pty_sock[2] = {-1, -1}; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
 static int client_mode;
 static volatile sig_atomic_t stop_requested;
 
@@ -219,7 +226,7 @@ static void send_msg(const void *msg, size_t len) {
     while (send(CONTROL_FD, msg, len, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
-static void send_fd(uint32_t type, int fd) {
+static void send_fd_to(int sock, uint32_t type, int fd) {
     char cbuf[CMSG_SPACE(sizeof(int))];
     memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = {.iov_base = &type, .iov_len = sizeof type};
@@ -229,7 +236,11 @@ static void send_fd(uint32_t type, int fd) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    while (sendmsg(CONTROL_FD, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+    while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+static void send_fd(uint32_t type, int fd) {
+    send_fd_to(CONTROL_FD, type, fd);
 }
 
 /* ---- steps -------------------------------------------------------------------------------------- */
@@ -283,7 +294,8 @@ static int open_console_pty(const char *ptmx, const char *console) {
     if (fd >= 0) close(fd);
     if (mount(procpath, console, NULL, MS_BIND, NULL) < 0) { int e = errno; close(peer); close(master); return -e; }
     close(peer);
-    send_fd(MSG_PTY, master);
+    if (pty_sock[1] >= 0) send_fd_to(pty_sock[1], MSG_PTY, master); /* the client pumps the console */
+    else send_fd(MSG_PTY, master);
     close(master);
     return 0;
 }
@@ -775,6 +787,9 @@ static void parse_plan(struct plan *p) {
     die_with_parent = get_u32(p);
     kill_signal = get_u32(p);
     supervisor_procs = get_str(p);
+    console_mode = get_u32(p);
+    machine_name = get_str(p);
+    stop_timeout_ms = get_u32(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
     ntrees = get_u32(p);
@@ -906,6 +921,153 @@ static void client_start(int argc, char **argv, int args_at, struct plan *p) {
     }
 }
 
+/* ---- client mode: the console, when the client is the monitor ---------------------------------- */
+
+static struct termios saved_termios;
+static int termios_saved;
+static volatile sig_atomic_t window_changed = 1;
+
+static void on_winch(int sig) {
+    (void)sig;
+    window_changed = 1;
+}
+
+static void restore_terminal(void) {
+    if (termios_saved) tcsetattr(0, TCSADRAIN, &saved_termios);
+    termios_saved = 0;
+}
+
+static int receive_master(void) {
+    if (pty_sock[0] < 0) return -1;
+    uint32_t type;
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &type, .iov_len = sizeof type};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(pty_sock[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    close(pty_sock[0]);
+    pty_sock[0] = -1;
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+static void write_all(int fd, const char *b, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) { struct pollfd pf = {.fd = fd, .events = POLLOUT}; poll(&pf, 1, 100); continue; }
+            return;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+/*
+ * Waits for the init while pumping its console (interactive: stdin in raw mode forwarded, window size
+ * followed, ^]^]^] within 1 s kills; read-only: output only; passive: nothing), forwarding stop signals,
+ * and watching the planner: if the planner goes away, the client cleans up alone.
+ */
+static void client_wait(pid_t pid) {
+    int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+    int master = receive_master();
+    int interactive = console_mode == 1 && master >= 0;
+    int forward_out = (console_mode == 1 || console_mode == 2) && master >= 0;
+    int stdin_open = interactive;
+    if (interactive && isatty(0) && tcgetattr(0, &saved_termios) == 0) {
+        struct termios raw = saved_termios;
+        cfmakeraw(&raw);
+        if (tcsetattr(0, TCSANOW, &raw) == 0) termios_saved = 1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_winch;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGWINCH, &sa, NULL);
+    }
+    int forwarded = 0, escapes = 0;
+    struct timespec first_escape = {0, 0}, kill_at = {0, 0};
+    char buf[16384];
+    for (;;) {
+        int timeout = -1;
+        if (stop_requested > forwarded) {
+            kill(pid, stop_requested > 1 ? SIGKILL : (int)kill_signal);
+            if (forwarded == 0 && kill_signal != SIGKILL) {
+                /* An orderly shutdown that does not end in time is cut short. */
+                clock_gettime(CLOCK_MONOTONIC, &kill_at);
+                kill_at.tv_sec += stop_timeout_ms / 1000;
+                kill_at.tv_nsec += (long)(stop_timeout_ms % 1000) * 1000000;
+            }
+            forwarded = stop_requested;
+        }
+        if (kill_at.tv_sec) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long ms = (kill_at.tv_sec - now.tv_sec) * 1000 + (kill_at.tv_nsec - now.tv_nsec) / 1000000;
+            if (ms <= 0) {
+                kill(pid, SIGKILL);
+                kill_at.tv_sec = 0;
+            } else {
+                timeout = (int)ms;
+            }
+        }
+        if (window_changed && interactive) {
+            window_changed = 0;
+            struct winsize ws;
+            if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+        }
+        struct pollfd pf[4] = {{.fd = pidfd, .events = POLLIN}, {.fd = CONTROL_FD, .events = POLLIN},
+                               {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+                               {.fd = forward_out ? master : -1, .events = POLLIN}};
+        if (poll(pf, 4, timeout) < 0) continue; /* EINTR: a signal to forward, or a resize */
+        if (pf[3].revents) {
+            ssize_t n = read(master, buf, sizeof buf);
+            if (n > 0) write_all(1, buf, (size_t)n);
+            else if (n == 0 || (errno != EINTR && errno != EAGAIN)) forward_out = 0;
+        }
+        if (pf[2].revents) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n <= 0) stdin_open = 0;
+            for (ssize_t i = 0; i < n; i++) {
+                if (buf[i] != 0x1d) { escapes = 0; continue; }
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long ms = (now.tv_sec - first_escape.tv_sec) * 1000 + (now.tv_nsec - first_escape.tv_nsec) / 1000000;
+                if (escapes == 0 || ms > 1000) { escapes = 1; first_escape = now; }
+                else if (++escapes == 3) {
+                    kill(pid, SIGKILL);
+                    restore_terminal();
+                    fprintf(stderr, "\r\nContainer %s terminated by pressing ^] three times.\r\n",
+                            machine_name ? machine_name : "");
+                    stdin_open = 0;
+                    n = 0;
+                    break;
+                }
+            }
+            if (n > 0) write_all(master, buf, (size_t)n);
+        }
+        if (pf[1].revents) {
+            ssize_t n = recv(CONTROL_FD, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { restore_terminal(); orphan_cleanup(pid); }
+            if (n > 0) planner_message((uint8_t *)buf, n);
+        }
+        if (pf[0].revents) break;
+    }
+    if (forward_out) {
+        /* What the container wrote before it ended. */
+        fcntl(master, F_SETFL, O_NONBLOCK);
+        for (int i = 0; i < 64; i++) {
+            ssize_t n = read(master, buf, sizeof buf);
+            if (n <= 0) break;
+            write_all(1, buf, (size_t)n);
+        }
+    }
+    if (master >= 0) close(master);
+    close(pidfd);
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct plan p;
@@ -941,7 +1103,8 @@ int main(int argc, char **argv) {
         /* The fallback command line: FALLBACK... followed by ARGS... */
         for (int i = first; i < argc; i++) fallback_argv[k++] = argv[i];
         const char *sock = getenv("JSPAWN_SOCKET");
-        if (getenv("JSPAWN_NO_PLANNER") || access(sock && *sock ? sock : "/run/jspawn/jspawn.sock", F_OK) < 0)
+        const char *no_planner = getenv("JSPAWN_NO_PLANNER");
+        if ((no_planner && *no_planner) || access(sock && *sock ? sock : "/run/jspawn/jspawn.sock", F_OK) < 0)
             exec_fallback();
         client_mode = 1;
         struct sigaction sa;
@@ -995,6 +1158,11 @@ monitor:;
         return 1;
     }
 
+    if (client_mode && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0) {
+        int32_t m[3] = {MSG_FAILED, -1, errno};
+        send_msg(m, sizeof m);
+        return 1;
+    }
     int go[2], report[2];
     if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
         int32_t m[3] = {MSG_FAILED, -1, errno};
@@ -1010,10 +1178,15 @@ monitor:;
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
+        if (pty_sock[0] >= 0) close(pty_sock[0]);
         init_main(go[0], report[1]);
     }
     close(go[0]);
     close(report[1]);
+    if (pty_sock[1] >= 0) {
+        close(pty_sock[1]);
+        pty_sock[1] = -1;
+    }
 
     for (uint32_t i = 0; i < ntrees; i++) /* the init has its copies */
         if (tree_fd[i] >= 0) close(tree_fd[i]);
@@ -1074,28 +1247,7 @@ monitor:;
     }
 
     int st;
-    if (client_mode) {
-        /* Wait for the init while watching the planner: if it goes away, clean up alone. */
-        int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
-        int forwarded = 0;
-        for (;;) {
-            if (stop_requested > forwarded) {
-                kill(pid, stop_requested > 1 ? SIGKILL : (int)kill_signal);
-                forwarded = stop_requested;
-            }
-            struct pollfd pf[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = CONTROL_FD, .events = POLLIN}};
-            int r = poll(pf, 2, -1);
-            if (r < 0) continue; /* EINTR: a signal to forward */
-            if (pf[0].revents) break;
-            if (pf[1].revents) {
-                uint8_t buf[4096];
-                ssize_t n = recv(CONTROL_FD, buf, sizeof buf, MSG_DONTWAIT);
-                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) orphan_cleanup(pid);
-                if (n > 0) planner_message(buf, n);
-            }
-        }
-        close(pidfd);
-    }
+    if (client_mode) client_wait(pid);
     while (waitpid(pid, &st, 0) < 0) {
         if (orphaned) orphan_cleanup(pid);
         if (errno != EINTR) { st = 0xff00; break; }
@@ -1106,6 +1258,7 @@ monitor:;
         snprintf(self, sizeof self, "%d\n", getpid());
         for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
     }
+    restore_terminal();
     int32_t em[2] = {MSG_EXIT, st};
     send_msg(em, sizeof em); /* sync point #6 */
     if (client_mode) {

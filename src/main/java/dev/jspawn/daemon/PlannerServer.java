@@ -4,7 +4,6 @@ import dev.jspawn.cli.Jspawn;
 import dev.jspawn.runtime.Launcher;
 import dev.jspawn.runtime.StubProcess;
 import dev.jspawn.spec.ContainerSpec;
-import dev.jspawn.spec.ContainerSpec.ConsoleMode;
 import dev.jspawn.spec.SpawnCommandLine;
 import dev.jspawn.spec.SpecException;
 import dev.jspawn.sys.Syscalls;
@@ -29,8 +28,8 @@ import java.util.Map;
  * plans, and the client itself becomes the container's monitor. No JVM starts per container, which is
  * what makes jspawn start faster than systemd-nspawn (docs/performance.md).
  *
- * <p>Only root may connect (SO_PEERCRED), as only root may run containers. Requests the fast path does not
- * handle (a console on a terminal) are answered MSG_FALLBACK: the client then runs the JVM itself.
+ * <p>Only root may connect (SO_PEERCRED), as only root may run containers. (MSG_FALLBACK, which makes the
+ * client run the JVM itself, is kept in the protocol for requests a planner version cannot serve.)
  * This grows into jmachined (machine registry, managed machines) in later work.
  */
 public final class PlannerServer {
@@ -119,12 +118,7 @@ public final class PlannerServer {
             return 0;
         }
         ContainerSpec spec = parsed.spec();
-        ConsoleMode mode = Launcher.resolveConsole(spec.console(), spec.boot(), stdinTty && stdoutTty);
-        if (mode != ConsoleMode.PIPE || spec.boot()) {
-            // Consoles on a pty are pumped by the JVM path for now.
-            Syscalls.send(fd, le(MSG_FALLBACK));
-            return -1;
-        }
+        // The client pumps any console itself (stub.c client_wait), so every request is served here.
         if (!spec.quiet()) for (String w : parsed.warnings()) err.println(w);
         Launcher.Hooks base = Jspawn.hooks(err);
         Launcher.Hooks hooks = new Launcher.Hooks() {

@@ -122,6 +122,27 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
             cgroup.destroy();
         } catch (CgroupException e) {
             err.println("Failed to remove cgroup " + cgroup.displayPath() + ": " + e.getMessage() + ", ignoring");
+            return;
+        }
+        removeEmptySlices();
+    }
+
+    /**
+     * Without systemd, jspawn owns machine.slice: the last container out removes it even if another
+     * created it (concurrent starts). rmdir only succeeds on an empty cgroup, so a slice still in use
+     * stays. On a systemd host the slices are systemd's units and are left alone.
+     */
+    private void removeEmptySlices() {
+        if (java.nio.file.Files.exists(Path.of("/run/systemd/system"))) return;
+        for (Path leaf : cgroup.paths()) {
+            for (Path p = leaf.getParent(); p != null && p.getFileName() != null
+                    && p.getFileName().toString().endsWith(".slice"); p = p.getParent()) {
+                try {
+                    java.nio.file.Files.delete(p);
+                } catch (java.io.IOException e) {
+                    break; // in use (EBUSY/ENOTEMPTY) or gone
+                }
+            }
         }
     }
 }

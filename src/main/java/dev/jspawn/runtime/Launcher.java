@@ -213,6 +213,14 @@ public final class Launcher {
             plan.orphanTrees.addAll(cleanup.tempTrees());
             plan.killSignal = killSignal;
             plan.supervisorProcs = cgroup.supervisorProcs();
+            plan.consoleMode = switch (mode) {
+                case INTERACTIVE -> 1;
+                case READ_ONLY -> 2;
+                case PASSIVE -> 3;
+                default -> 0;
+            };
+            plan.machineName = spec.machineName();
+            plan.stopTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, stopTimeoutMillis());
             if (snapshot != null) plan.orphanTrees.add(snapshot.toString());
 
             byte[] savedTerminal = null;

@@ -25,6 +25,12 @@ public final class Plan {
     int killSignal = 9;
     /** cgroup.procs the monitor moves itself to right after the clone (unified hosts), or null. */
     String supervisorProcs;
+    /** The console a client-mode monitor pumps: 0 pipe, 1 interactive, 2 read-only, 3 passive. */
+    int consoleMode;
+    /** For the client's messages. */
+    String machineName;
+    /** How long a client-mode monitor waits after the kill signal before SIGKILL. */
+    int stopTimeoutMillis = 90_000;
     String uidMap, gidMap;
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
@@ -237,7 +243,7 @@ public final class Plan {
     /** The plan message of sync point #1. */
     public byte[] encode() {
         Enc head = new Enc();
-        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal).str(supervisorProcs)
+        head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal).str(supervisorProcs).u32(consoleMode).str(machineName).u32(stopTimeoutMillis)
                 .str(uidMap).str(gidMap).u32(trees.size());
         for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
         for (List<String> l : List.of(orphanRmdirs, orphanProcs, orphanTrees)) {

@@ -89,7 +89,7 @@ class BootTest extends ContainerTestSupport {
     void escapeKillsABootedContainerAndTheConsoleShowsIt() throws IOException {
         Path t = initTree("::askfirst:-/bin/sh");
         HostState before = HostState.capture();
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-b", "-D", t.toString())) {
+        try (Pty pty = Pty.start(Jspawn.command("-b", "-D", t.toString()))) {
             pty.expect("Please press Enter to activate this console", Duration.ofSeconds(30));
             pty.send("\r");
             pty.send("echo $((40+2))\r");

@@ -92,7 +92,7 @@ class LifecycleTest extends ContainerTestSupport {
     @Test
     void interactiveConsoleIsAPtyAndTheEscapeKillsTheContainer() {
         HostState before = HostState.capture();
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-D", tree().toString(), "-M", "console")) {
+        try (Pty pty = Pty.start(Jspawn.command("-D", tree().toString(), "-M", "console"))) {
             pty.expect("Press Ctrl-] three times within 1s to kill container", Duration.ofSeconds(30));
             pty.send(PROBE + " isatty\r");
             pty.expect("ctty=\\w+", Duration.ofSeconds(30));
@@ -106,7 +106,7 @@ class LifecycleTest extends ContainerTestSupport {
 
     @Test
     void windowSizeIsForwardedToTheConsole() {
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "-D", tree().toString(), "-M", "winsize")) {
+        try (Pty pty = Pty.start(Jspawn.command("-q", "-D", tree().toString(), "-M", "winsize"))) {
             pty.send("stty size; exit 0\r");
             pty.expect("24 80", Duration.ofSeconds(30));
             assertThat(pty.waitFor(Duration.ofSeconds(30))).isZero();
@@ -116,16 +116,16 @@ class LifecycleTest extends ContainerTestSupport {
     @Test
     void readOnlyAndPassiveConsoles() {
         // read-only: the container's output reaches the terminal, the terminal's input does not reach it.
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "--console=read-only", "-D", tree().toString(),
-                "/bin/sh", "-c", "echo visible-output; read -t 3 x; echo read=$x")) {
+        try (Pty pty = Pty.start(Jspawn.command("-q", "--console=read-only", "-D", tree().toString(),
+                "/bin/sh", "-c", "echo visible-output; read -t 3 x; echo read=$x"))) {
             pty.expect("visible-output", Duration.ofSeconds(30));
             pty.send("typed\r");
             assertThat(pty.waitFor(Duration.ofSeconds(30))).isZero();
             assertThat(pty.output()).doesNotContain("read=typed");
         }
         // passive: a pty exists in the container, but nothing is forwarded; the exit status still is.
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "--console=passive", "-D", tree().toString(),
-                "/bin/sh", "-c", "test -t 1 && echo hidden-output; exit 6")) {
+        try (Pty pty = Pty.start(Jspawn.command("-q", "--console=passive", "-D", tree().toString(),
+                "/bin/sh", "-c", "test -t 1 && echo hidden-output; exit 6"))) {
             assertThat(pty.waitFor(Duration.ofSeconds(30))).isEqualTo(6);
             assertThat(pty.output()).doesNotContain("hidden-output");
         }
@@ -133,7 +133,7 @@ class LifecycleTest extends ContainerTestSupport {
 
     @Test
     void interactiveShellRunsCommandsAndExits() {
-        try (Pty pty = Pty.start(Jspawn.launcher().toString(), "-q", "-D", tree().toString(), "-M", "shelltest")) {
+        try (Pty pty = Pty.start(Jspawn.command("-q", "-D", tree().toString(), "-M", "shelltest"))) {
             pty.send("echo $((6*7)); hostname; exit 5\r");
             pty.expect("42", Duration.ofSeconds(30));
             pty.expect("shelltest", Duration.ofSeconds(30));

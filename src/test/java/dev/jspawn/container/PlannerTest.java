@@ -47,7 +47,7 @@ class PlannerTest extends ContainerTestSupport {
     }
 
     static Proc viaPlanner(String... args) {
-        return Jspawn.cmd(args).env("JSPAWN_SOCKET", socket.toString());
+        return Jspawn.cmd(args).env("JSPAWN_SOCKET", socket.toString()).env("JSPAWN_NO_PLANNER", "");
     }
 
     static Result run(String... args) {
@@ -138,7 +138,7 @@ class PlannerTest extends ContainerTestSupport {
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (!Files.exists(sock2) && System.nanoTime() < deadline) Thread.sleep(50);
             try (Proc.Running c = Jspawn.cmd("-q", "-x", "-D", copy.toString(), "-M", "plannerkilled", PROBE, "signals", "60")
-                    .env("JSPAWN_SOCKET", sock2.toString()).start()) {
+                    .env("JSPAWN_SOCKET", sock2.toString()).env("JSPAWN_NO_PLANNER", "").start()) {
                 c.awaitStdout("ready=1", Duration.ofSeconds(30));
                 p2.signal(9);
                 Result r = c.waitFor(Duration.ofSeconds(30));
@@ -155,7 +155,7 @@ class PlannerTest extends ContainerTestSupport {
     void withoutThePlannerTheClientRunsTheJvm() {
         HostState before = HostState.capture();
         Result r = Jspawn.cmd("-q", "-D", tree().toString(), PROBE, "hostname")
-                .env("JSPAWN_SOCKET", "/run/jspawn/no-planner-here.sock").run().assertOk();
+                .env("JSPAWN_SOCKET", "/run/jspawn/no-planner-here.sock").env("JSPAWN_NO_PLANNER", "").run().assertOk();
         assertThat(r.kv("hostname")).isEqualTo(tree().getFileName().toString());
         HostState.capture().assertSameAs(before);
     }

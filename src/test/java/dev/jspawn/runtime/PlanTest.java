@@ -61,6 +61,9 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(1); // die with parent
         assertThat(b.getInt()).isEqualTo(9); // kill signal
         assertThat(b.getInt()).isEqualTo(-1); // supervisor cgroup: none
+        assertThat(b.getInt()).isEqualTo(0); // console mode for a client: pipe
+        assertThat(b.getInt()).isEqualTo(-1); // machine name: none
+        assertThat(b.getInt()).isEqualTo(90_000); // stop timeout for a client
         assertThat(str(b)).isEqualTo("0 65536 65536\n");
         assertThat(b.getInt()).isEqualTo(-1); // gid map: none
         assertThat(b.getInt()).isEqualTo(0); // trees cloned by the monitor: none

@@ -23,6 +23,30 @@ public final class Jspawn {
     private Jspawn() {
     }
 
+    /**
+     * The planner socket the launcher uses (JSPAWN_SOCKET), or null: then JSPAWN_NO_PLANNER=1, so a
+     * jmachined that happens to run on the machine does not change what a test exercises.
+     */
+    private static volatile String plannerSocket;
+
+    public static void usePlanner(String socket) {
+        plannerSocket = socket;
+    }
+
+    /** Environment assignments for a launcher started outside {@link #cmd} (e.g. under a pty). */
+    public static List<String> envAssignments() {
+        return plannerSocket == null ? List.of("JSPAWN_NO_PLANNER=1") : List.of("JSPAWN_SOCKET=" + plannerSocket);
+    }
+
+    /** A command line that runs the launcher with ARGS and the planner choice, for Pty.start. */
+    public static List<String> command(String... args) {
+        List<String> c = new ArrayList<>(List.of("env"));
+        c.addAll(envAssignments());
+        c.add(launcher().toString());
+        c.addAll(List.of(args));
+        return c;
+    }
+
     public static Path launcher() {
         String p = System.getProperty("jspawn.launcher");
         if (p == null || p.isBlank()) {
@@ -53,7 +77,10 @@ public final class Jspawn {
         List<String> c = new ArrayList<>();
         c.add(l.toString());
         c.addAll(args);
-        return Proc.of(c);
+        Proc p = Proc.of(c);
+        for (String a : envAssignments()) p = p.env(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+        if (plannerSocket != null) p = p.env("JSPAWN_NO_PLANNER", "");
+        return p;
     }
 
     /**
