@@ -51,7 +51,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/jspawn-bench}
-ROUNDS=${ROUNDS:-7}; WARMUP=${WARMUP:-1}; TIMEOUT=${TIMEOUT:-60}
+ROUNDS=${ROUNDS:-7}; WARMUP=${WARMUP:-3}; TIMEOUT=${TIMEOUT:-60}
 TREE=${TREE:-$BENCH_DIR/debian-rootfs}
 OUT=${OUT:-}
 ONLY=

@@ -226,16 +226,23 @@ static void send_msg(const void *msg, size_t len) {
     while (send(CONTROL_FD, msg, len, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
+static void send_fds_to(int sock, uint32_t type, const int *fds, int n);
+
 static void send_fd_to(int sock, uint32_t type, int fd) {
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    send_fds_to(sock, type, &fd, 1);
+}
+
+static void send_fds_to(int sock, uint32_t type, const int *fds, int nfds) {
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
     memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = {.iov_base = &type, .iov_len = sizeof type};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
     while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
@@ -293,9 +300,15 @@ static int open_console_pty(const char *ptmx, const char *console) {
     int fd = open(console, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd >= 0) close(fd);
     if (mount(procpath, console, NULL, MS_BIND, NULL) < 0) { int e = errno; close(peer); close(master); return -e; }
+    /*
+     * The monitor gets the master and a second descriptor of the peer: holding the peer open keeps the
+     * pty from hanging up while the guest has no descriptor of its console (systemd closes and reopens
+     * it during boot), so no output is lost.
+     */
+    int both[2] = {master, peer};
+    if (pty_sock[1] >= 0) send_fds_to(pty_sock[1], MSG_PTY, both, 2); /* the client pumps the console */
+    else send_fds_to(CONTROL_FD, MSG_PTY, both, 2);
     close(peer);
-    if (pty_sock[1] >= 0) send_fd_to(pty_sock[1], MSG_PTY, master); /* the client pumps the console */
-    else send_fd(MSG_PTY, master);
     close(master);
     return 0;
 }
@@ -937,10 +950,12 @@ static void restore_terminal(void) {
     termios_saved = 0;
 }
 
+static int console_peer = -1;
+
 static int receive_master(void) {
     if (pty_sock[0] < 0) return -1;
     uint32_t type;
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {.iov_base = &type, .iov_len = sizeof type};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     ssize_t n = recvmsg(pty_sock[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -948,9 +963,10 @@ static int receive_master(void) {
     pty_sock[0] = -1;
     struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
     if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return fd;
+    int fds[2] = {-1, -1};
+    memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
+    console_peer = fds[1]; /* held until the container is gone */
+    return fds[0];
 }
 
 static void write_all(int fd, const char *b, size_t n) {
@@ -1065,6 +1081,7 @@ static void client_wait(pid_t pid) {
         }
     }
     if (master >= 0) close(master);
+    if (console_peer >= 0) close(console_peer);
     close(pidfd);
 }
 

@@ -76,6 +76,7 @@ public final class PlannerServer {
                 return;
             }
             Syscalls.Message m = Syscalls.recvmsg(fd, 1 << 20);
+            dev.jspawn.runtime.Trace.mark("request");
             ByteBuffer b = ByteBuffer.wrap(m.data()).order(ByteOrder.LITTLE_ENDIAN);
             if (b.remaining() < 8 || b.getInt() != MSG_REQUEST) return;
             int flags = b.getInt();

@@ -242,6 +242,10 @@ public final class Launcher {
                     m = stub.receive();
                     if (m.type() == StubProtocol.MSG_PTY) {
                         master = m.fd();
+                        // The second descriptor is the console's peer: holding it keeps the pty from
+                        // hanging up while the guest has its console closed (see stub.c).
+                        final int peer = m.fd2();
+                        if (peer >= 0) cleanup.add(() -> Syscalls.close(peer));
                         continue;
                     }
                     if (m.type() == StubProtocol.MSG_NOTIFY) {
@@ -341,6 +345,7 @@ public final class Launcher {
                 throw new IOException("jspawn-stub died while supervising the container");
             }
             if (m.fd() >= 0) Syscalls.close(m.fd());
+            if (m.fd2() >= 0) Syscalls.close(m.fd2());
         }
     }
 

@@ -92,19 +92,20 @@ public final class StubProcess implements AutoCloseable {
     }
 
     /** A decoded message from the monitor or the init. */
-    public record Msg(int type, int a, int b, int fd) {}
+    public record Msg(int type, int a, int b, int fd, int fd2) {}
 
     /** Receives one message; type 0 means the monitor closed the socket (it died). */
     public Msg receive() throws IOException {
         Syscalls.Message m = Syscalls.recvmsg(control, 64);
-        if (m.eof()) return new Msg(0, 0, 0, -1);
+        if (m.eof()) return new Msg(0, 0, 0, -1, -1);
         ByteBuffer b = ByteBuffer.wrap(m.data()).order(ByteOrder.LITTLE_ENDIAN);
         int type = b.remaining() >= 4 ? b.getInt() : 0;
         int a = b.remaining() >= 4 ? b.getInt() : 0;
         int c = b.remaining() >= 4 ? b.getInt() : 0;
         int fd = m.fds().length > 0 ? m.fds()[0] : -1;
-        for (int i = 1; i < m.fds().length; i++) Syscalls.close(m.fds()[i]);
-        return new Msg(type, a, c, fd);
+        int fd2 = m.fds().length > 1 ? m.fds()[1] : -1;
+        for (int i = 2; i < m.fds().length; i++) Syscalls.close(m.fds()[i]);
+        return new Msg(type, a, c, fd, fd2);
     }
 
     private static byte[] le(int v) {
