@@ -61,4 +61,17 @@ final class PlannerModeTests {
             stop();
         }
     }
+
+    @KernelTest
+    static class DebianBootViaPlannerTest extends DebianBootTest {
+        @BeforeAll
+        static void startPlanner() throws Exception {
+            start("debian");
+        }
+
+        @AfterAll
+        static void stopPlanner() throws Exception {
+            stop();
+        }
+    }
 }
