@@ -172,11 +172,7 @@ public final class Syscalls {
         try (Arena a = Arena.ofConfined()) {
             int fd = (int) sysChecked("create", "socket " + path, NR_SOCKET, AF_UNIX, type | SOCK_CLOEXEC, 0, 0);
             try {
-                MemorySegment addr = a.allocate(110, 2);
-                addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                if (p.length >= 108) throw new SysException("bind", path, Errno.EINVAL);
-                MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+                MemorySegment addr = sockaddrUn(a, path, "bind");
                 sysChecked("bind", "socket " + path, NR_BIND, fd, addr.address(), 110, 0);
                 sysChecked("change mode of", path, NR_FCHMODAT, AT_FDCWD, a.allocateFrom(path).address(), 0600, 0);
                 sysChecked("listen on", path, NR_LISTEN, fd, 128, 0, 0);
@@ -193,20 +189,27 @@ public final class Syscalls {
         try (Arena a = Arena.ofConfined()) {
             int fd = (int) sysChecked("create", "datagram socket", NR_SOCKET, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0);
             try {
-                MemorySegment addr = a.allocate(110, 2);
-                addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                if (p.length >= 108) throw new SysException("send to", path, Errno.EINVAL);
-                MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
-                if (p[0] == '@') addr.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 2, (byte) 0);
+                MemorySegment addr = sockaddrUn(a, path, "send to");
                 MemorySegment buf = a.allocate(Math.max(1, data.length));
                 MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
-                long rc = sys(NR_SENDTO, fd, buf.address(), data.length, MSG_NOSIGNAL, addr.address(), 2 + p.length);
+                long len = 2 + path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                long rc = sys(NR_SENDTO, fd, buf.address(), data.length, MSG_NOSIGNAL, addr.address(), len);
                 if (rc < 0) throw new SysException("send to", path, (int) -rc);
             } finally {
                 close(fd);
             }
         }
+    }
+
+    /** A struct sockaddr_un for {@code path}; "@name" is an abstract address (sun_path[0] = 0). */
+    private static MemorySegment sockaddrUn(Arena a, String path, String call) throws SysException {
+        MemorySegment addr = a.allocate(110, 2);
+        addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (p.length == 0 || p.length >= 108) throw new SysException(call, "socket " + path, Errno.EINVAL);
+        MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+        if (p[0] == '@') addr.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 2, (byte) 0);
+        return addr;
     }
 
     /** accept4(2), close-on-exec. */

@@ -1,18 +1,15 @@
 package dev.jspawn.container;
 
 import dev.jspawn.testing.Jspawn;
-import dev.jspawn.testing.KernelTest;
 import dev.jspawn.testing.Proc;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The lifecycle and boot tests again, with every start going through the planner (the C client as
- * monitor, pumping the console itself): the two paths must behave alike.
+ * A planner (bin/jmachined) on a private socket for tests that run through the fast path; the
+ * *ViaPlannerTest classes rerun whole test classes that way, since both paths must behave alike.
  */
 final class PlannerModeTests {
     private PlannerModeTests() {}
@@ -34,44 +31,5 @@ final class PlannerModeTests {
         Jspawn.usePlanner(null);
         if (planner != null) planner.close();
         Files.deleteIfExists(socket);
-    }
-
-    @KernelTest
-    static class LifecycleViaPlannerTest extends LifecycleTest {
-        @BeforeAll
-        static void startPlanner() throws Exception {
-            start("lifecycle");
-        }
-
-        @AfterAll
-        static void stopPlanner() throws Exception {
-            stop();
-        }
-    }
-
-    @KernelTest
-    static class BootViaPlannerTest extends BootTest {
-        @BeforeAll
-        static void startPlanner() throws Exception {
-            start("boot");
-        }
-
-        @AfterAll
-        static void stopPlanner() throws Exception {
-            stop();
-        }
-    }
-
-    @KernelTest
-    static class DebianBootViaPlannerTest extends DebianBootTest {
-        @BeforeAll
-        static void startPlanner() throws Exception {
-            start("debian");
-        }
-
-        @AfterAll
-        static void stopPlanner() throws Exception {
-            stop();
-        }
     }
 }

@@ -32,18 +32,15 @@ class PlannerTest extends ContainerTestSupport {
 
     @BeforeAll
     static void startPlanner() throws Exception {
-        socket = Path.of("/run/jspawn/test-planner-" + ProcessHandle.current().pid() + ".sock");
-        planner = Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString(), socket.toString())
-                .timeout(Duration.ofMinutes(30)).start();
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
-        assertThat(socket).as("planner socket; stderr: " + planner.stderr()).exists();
+        PlannerModeTests.start("planner");
+        socket = PlannerModeTests.socket;
+        planner = PlannerModeTests.planner;
+        Jspawn.usePlanner(null); // this class chooses per command (viaPlanner) what goes through it
     }
 
     @AfterAll
     static void stopPlanner() throws Exception {
-        if (planner != null) planner.close();
-        Files.deleteIfExists(socket);
+        PlannerModeTests.stop();
     }
 
     static Proc viaPlanner(String... args) {
