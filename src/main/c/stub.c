@@ -101,7 +101,7 @@ enum {
     OP_OOM_SCORE = 17,     /* i32 value */
     OP_AFFINITY = 18,      /* u32 len, bytes mask */
     OP_PERSONALITY = 19,   /* u64 persona */
-    OP_CHDIR = 20,         /* s path */
+    OP_CHDIR = 20,         /* s path, s fallback (NULL: none): chdir, or to fallback if that fails */
     OP_CAPBSET = 21,       /* u64 keep: drop every other capability from the bounding set */
     OP_KEEPCAPS = 22,      /* u32 on */
     OP_SETGROUPS = 23,     /* u32 n, n * u32 gid */
@@ -536,8 +536,13 @@ static int run_step(struct plan *p, uint32_t op) {
     }
     case OP_PERSONALITY:
         return personality((unsigned long)get_u64(p)) < 0 ? -errno : 0;
-    case OP_CHDIR:
-        return chdir(get_str(p)) < 0 ? -errno : 0;
+    case OP_CHDIR: {
+        const char *path = get_str(p), *fallback = get_str(p);
+        if (chdir(path) == 0) return 0;
+        int e = errno;
+        if (fallback && chdir(fallback) == 0) return 0;
+        return -e;
+    }
     case OP_CAPBSET:
         return drop_bounding(get_u64(p));
     case OP_KEEPCAPS:

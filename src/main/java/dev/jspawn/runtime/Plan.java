@@ -179,7 +179,12 @@ public final class Plan {
     }
 
     public void chdir(String path) {
-        step(StubOp.CHDIR, "change directory to " + path).str(path);
+        chdir(path, null);
+    }
+
+    /** chdir to {@code path}, or to {@code fallback} (may be null) if that fails. */
+    public void chdir(String path, String fallback) {
+        step(StubOp.CHDIR, "change directory to " + path).str(path).str(fallback);
     }
 
     public void capabilityBoundingSet(long keep) {

@@ -301,7 +301,9 @@ public final class Planner {
                     spec.personality().name().toLowerCase().replace('_', '-'));
         }
         if (spec.asPid2()) p.forkInit();
-        p.chdir(in.workingDirectory());
+        // The user's home may be unreachable inside (a user namespace that does not map its owner):
+        // like nspawn, fall back to / then; an explicit --chdir must work.
+        p.chdir(in.workingDirectory(), spec.workingDirectory() == null ? "/" : null);
         p.capabilityBoundingSet(in.boundingSet());
         if (in.seccomp() != null) p.seccomp(in.seccomp());
 

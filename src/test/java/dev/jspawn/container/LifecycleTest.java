@@ -132,6 +132,35 @@ class LifecycleTest extends ContainerTestSupport {
     }
 
     @Test
+    void pipeOptionPassesTheTerminalAsIsWithoutAConsole() {
+        try (Pty pty = Pty.start(Jspawn.command("-q", "-P", "-D", tree().toString(), PROBE, "isatty", "--", "ls", "/dev"))) {
+            assertThat(pty.waitFor(Duration.ofSeconds(30))).isZero();
+            assertThat(pty.output()).contains("isatty0=yes").doesNotContain("ttyname0=/dev/console")
+                    .doesNotContain("\nconsole");
+        }
+    }
+
+    @Test
+    void killingTheContainersInitFromTheHostEndsJspawnAndLeavesNothing() throws Exception {
+        HostState before = HostState.capture();
+        try (Proc.Running c = Jspawn.cmd("-q", "-D", tree().toString(), "-M", "killme", PROBE, "signals", "60").start()) {
+            c.awaitStdout("ready=1", Duration.ofSeconds(30));
+            Path procs = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"))
+                    ? Path.of("/sys/fs/cgroup/machine.slice/machine-killme.scope/payload/cgroup.procs")
+                    : Path.of("/sys/fs/cgroup/pids/machine.slice/machine-killme.scope/cgroup.procs");
+            long init = -1;
+            for (String pid : Files.readAllLines(procs)) {
+                String cmd = Files.readString(Path.of("/proc", pid, "cmdline"));
+                if (cmd.contains("jspawn-probe")) init = Long.parseLong(pid);
+            }
+            assertThat(init).as("the container's init among " + Files.readAllLines(procs)).isPositive();
+            ProcessHandle.of(init).orElseThrow().destroyForcibly();
+            assertThat(c.waitFor(Duration.ofSeconds(30)).exitCode()).isEqualTo(137);
+        }
+        HostState.capture().assertSameAs(before);
+    }
+
+    @Test
     void interactiveShellRunsCommandsAndExits() {
         try (Pty pty = Pty.start(Jspawn.command("-q", "-D", tree().toString(), "-M", "shelltest"))) {
             pty.send("echo $((6*7)); hostname; exit 5\r");

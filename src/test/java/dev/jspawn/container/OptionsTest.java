@@ -136,6 +136,18 @@ class OptionsTest extends ContainerTestSupport {
     }
 
     @Test
+    void privateUsersIdentityAndAFixedBase() {
+        Result id = probe(List.of("--private-users=identity"), "maps", "--", "status").assertOk();
+        assertThat(id.kv("uid_map").trim().split("\\s+")).containsExactly("0", "0", "65536");
+        // With ownership off the tree keeps its owners, which the range does not map: they show as
+        // the overflow id, but world-executable files still run.
+        Result fixed = probe(List.of("--private-users=2000000:65536", "--private-users-ownership=off"), "maps", "--",
+                "stat", "/etc/passwd").assertOk();
+        assertThat(fixed.kv("uid_map").trim().split("\\s+")).containsExactly("0", "2000000", "65536");
+        assertThat(fixed.kv("uid")).isEqualTo("65534");
+    }
+
+    @Test
     void templatePopulatesAMissingTree() {
         Path dest = tmp.resolve("from-template");
         Result r = jspawnIn(dest, "--template=" + tree(), PROBE, "hostname").assertOk();

@@ -79,6 +79,7 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(-1);
         assertThat(b.getInt()).isEqualTo(StubOp.CHDIR.code | 0x80000000);
         assertThat(str(b)).isEqualTo("/root");
+        assertThat(b.getInt()).isEqualTo(-1); // no fallback directory
         assertThat(b.hasRemaining()).isFalse();
         assertThat(p.describe(0)).isEqualTo("mount proc on /proc");
         assertThat(p.describe(-1)).isEqualTo("create the container's namespaces");
