@@ -193,7 +193,7 @@ public final class Launcher {
             cleanup.add(cgroup::close);
             if (spec.boot() && ids != null) cgroup.delegate((int) ids.base());
             CgroupPlan cg = cgroup.mounts();
-            String uuid = (spec.uuid() != null ? spec.uuid() : UUID.randomUUID()).toString();
+            String uuid = containerUuid(tree);
             List<String> argv = new ArrayList<>();
             String exec = command(user, argv);
             List<String> env = environment(user, uuid, mode);
@@ -294,6 +294,20 @@ public final class Launcher {
                 return status(st);
             }
         }
+    }
+
+    /**
+     * $container_uuid: --uuid, else the tree's own machine id (so the guest, its journal and the host
+     * agree on one id), else a random one, which a systemd guest with an empty /etc/machine-id adopts.
+     */
+    private String containerUuid(Path tree) throws IOException {
+        if (spec.uuid() != null) return spec.uuid().toString();
+        String id = Journal.machineId(spec, tree);
+        if (id != null) {
+            return id.substring(0, 8) + "-" + id.substring(8, 12) + "-" + id.substring(12, 16) + "-"
+                    + id.substring(16, 20) + "-" + id.substring(20);
+        }
+        return UUID.randomUUID().toString();
     }
 
     /** --template: the missing tree becomes a btrfs snapshot of the template, or a copy of it. */

@@ -196,6 +196,18 @@ class BootTest extends ContainerTestSupport {
     }
 
     @Test
+    void containerUuidIsTheTreesMachineIdOrUuidOption() throws IOException {
+        Path t = initTree("::once:/sbin/poweroff");
+        String id = UUID.randomUUID().toString().replace("-", "");
+        Files.writeString(t.resolve("etc/machine-id"), id + "\n");
+        Result r = jspawnIn(t, PROBE, "cat", "/run/host/container-uuid").assertOk();
+        assertThat(r.stdout().trim().replace("-", "")).isEqualTo(id);
+        String given = UUID.randomUUID().toString();
+        assertThat(jspawnIn(t, "--uuid=" + given, PROBE, "cat", "/run/host/container-uuid").assertOk().stdout().trim())
+                .isEqualTo(given);
+    }
+
+    @Test
     void bootNeedsAnOsTreeWithAnInit() throws IOException {
         Path t = Fixtures.freshBusyboxCopy(tmp);
         Files.delete(t.resolve("etc/os-release"));
