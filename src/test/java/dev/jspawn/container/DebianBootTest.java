@@ -108,12 +108,15 @@ class DebianBootTest extends ContainerTestSupport {
     @Test
     void rootLogsInOnTheConsoleAndPowersOff() throws IOException {
         Path t = treeWithCheck();
+        // The seed's first step: set root's password by running a command in the (non-booted) tree.
+        Jspawn.cmd("-q", "-D", t.toString(), "-M", "test_container", "/usr/sbin/chpasswd")
+                .stdin("root:seed-password\n").run().assertOk();
         HostState before = HostState.capture();
         try (Pty pty = Pty.start(Jspawn.command("-b", "-D", t.toString(), "-M", "seed", "--bind=" + checkDir() + ":/check"))) {
             pty.expect("login: ", Duration.ofSeconds(60)); // the guest names itself from its /etc/hostname
             pty.send("root\r");
             pty.expect("Password:", Duration.ofSeconds(30));
-            pty.send("jspawn\r");          // the fixture's root password (scripts/mkrootfs-debian.sh)
+            pty.send("seed-password\r");
             pty.expect("root@[-a-z]+", Duration.ofSeconds(30));
             pty.send("echo answer-$((6*7)); systemctl is-system-running\r");
             pty.expect("answer-42", Duration.ofSeconds(30));
