@@ -44,6 +44,15 @@ public final class PlannerServer {
         Files.createDirectories(path.getParent());
         Files.deleteIfExists(path);
         int listener = Syscalls.listenUnix(socket, Syscalls.SOCK_SEQPACKET);
+        // Stopped (SIGTERM/SIGINT): no stale socket for clients to try. After SIGKILL one is left, and
+        // clients fall back to the JVM until the next start replaces it.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // nothing more to do on the way out
+            }
+        }));
         warmUp();
         System.err.println("jmachined: serving container starts on " + socket);
         for (;;) {
