@@ -113,11 +113,8 @@ enum {
     OP_SECCOMP = 29,       /* u32 len, bytes sock_filter[] */
     OP_FORK_INIT = 30,     /* PID 1 stays a minimal init; the rest runs in PID 2 */
     OP_EXEC = 31,          /* s path (or name searched in PATH), u32 argc, s*, u32 envc, s* */
-    OP_MOUNT_FD_TREE = 32, /* reserved */
     OP_SETRESID0 = 33,     /* become root of the new user namespace (after maps are written) */
     OP_UMASK = 34,         /* u32 mask */
-    OP_RMDIR = 35,         /* s path: remove an empty directory, missing is fine */
-    OP_UNSHARE = 36,       /* u64 flags */
     OP_UNLINK = 37,        /* s path: remove a file or symlink */
     OP_ATTACH_TREE = 38,   /* u32 index, s target: attach a tree the monitor cloned (plan header) */
     OP_LINK_UP = 39,       /* s ifname: set a network interface up (lo of a new network namespace) */
@@ -596,8 +593,6 @@ static int run_step(struct plan *p, uint32_t op) {
     case OP_UMASK:
         umask(get_u32(p));
         return 0;
-    case OP_RMDIR:
-        return rmdir(get_str(p)) < 0 && errno != ENOENT ? -errno : 0;
     case OP_ATTACH_TREE: {
         uint32_t i = get_u32(p);
         const char *target = get_str(p);
@@ -643,8 +638,6 @@ static int run_step(struct plan *p, uint32_t op) {
     }
     case OP_UNLINK:
         return unlink(get_str(p)) < 0 ? -errno : 0;
-    case OP_UNSHARE:
-        return unshare((int)get_u64(p)) < 0 ? -errno : 0;
     default:
         bad_plan("unknown step");
     }

@@ -199,7 +199,7 @@ public final class Launcher {
             List<String> env = environment(user, uuid, mode);
 
             EtcFiles.Action resolv = EtcFiles.resolvConf(spec, tree), zone = EtcFiles.timezone(spec, tree);
-            ContainerSpec planned = snapshot == null ? spec : withDirectory(spec, snapshot);
+            ContainerSpec planned = snapshot == null ? spec : spec.withDirectory(snapshot);
             Planner.Inputs inputs = new Planner.Inputs(planned, staging.toString(), rootOverlay, mode, bounding, seccomp,
                     cg.mounts(), cg.unified(), hostOsRelease(), uuid, mounts, user, exec, argv, env, 5, ids != null,
                     ids == null ? null : ids.map(), ids != null && ids.idmap(),
@@ -333,16 +333,6 @@ public final class Launcher {
             Cleanup.removeTree(tmp);
             throw new IOException("Failed to populate " + tree + " from template " + template + ": " + e.getMessage(), e);
         }
-    }
-
-    private static ContainerSpec withDirectory(ContainerSpec s, Path dir) {
-        return new ContainerSpec(dir, s.template(), s.ephemeral(), s.readOnly(), s.machineName(), s.hostname(), s.uuid(),
-                s.quiet(), s.boot(), s.asPid2(), s.argv(), s.workingDirectory(), s.environment(), s.user(), s.killSignal(),
-                s.notifyReady(), s.slice(), s.properties(), s.register(), s.keepUnit(), s.privateUsers(),
-                s.privateUsersOwnership(), s.privateNetwork(), s.capabilitiesAdded(), s.capabilitiesDropped(),
-                s.capabilitiesAmbient(), s.noNewPrivileges(), s.syscallAllow(), s.syscallDeny(), s.rlimits(),
-                s.oomScoreAdjust(), s.cpuAffinity(), s.personality(), s.resolvConf(), s.timezone(), s.linkJournal(),
-                s.mounts(), s.console(), s.settings());
     }
 
     private int awaitExit(StubProcess stub) throws IOException {

@@ -28,7 +28,7 @@ public final class UserNamespaces {
 
     /** File systems on which the kernel supports id-mapped mounts (checked by type; others get chown). */
     static final Set<String> IDMAP_FILESYSTEMS = Set.of("ext4", "btrfs", "xfs", "f2fs", "vfat", "tmpfs", "erofs",
-            "squashfs", "overlay-none");
+            "squashfs");
 
     /** The mapping chosen for a container, and how the tree's ownership is handled. */
     public record Mapping(long base, long size, boolean idmap, AutoCloseable lock) implements AutoCloseable {

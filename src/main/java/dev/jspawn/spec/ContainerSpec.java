@@ -67,6 +67,15 @@ public record ContainerSpec(
         cpuAffinity = cpuAffinity == null ? null : (BitSet) cpuAffinity.clone();
     }
 
+    /** The same spec on another directory (e.g. the btrfs snapshot that -x runs on). */
+    public ContainerSpec withDirectory(Path dir) {
+        return new ContainerSpec(dir, template, ephemeral, readOnly, machineName, hostname, uuid, quiet, boot, asPid2,
+                argv, workingDirectory, environment, user, killSignal, notifyReady, slice, properties, register, keepUnit,
+                privateUsers, privateUsersOwnership, privateNetwork, capabilitiesAdded, capabilitiesDropped,
+                capabilitiesAmbient, noNewPrivileges, syscallAllow, syscallDeny, rlimits, oomScoreAdjust, cpuAffinity,
+                personality, resolvConf, timezone, linkJournal, mounts, console, settings);
+    }
+
     @Override
     public BitSet cpuAffinity() {
         return cpuAffinity == null ? null : (BitSet) cpuAffinity.clone();
