@@ -29,7 +29,15 @@ final class PlannerModeTests {
 
     static void stop() throws Exception {
         Jspawn.usePlanner(null);
-        if (planner != null) planner.close();
+        if (planner != null) {
+            long pid = planner.pid();
+            planner.close();
+            // Gone before the next test class snapshots the host's processes.
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (Proc.running(pid) && System.nanoTime() < deadline) Thread.sleep(20);
+            if (Proc.running(pid)) throw new AssertionError("planner " + pid + " did not exit");
+            planner = null;
+        }
         Files.deleteIfExists(socket);
     }
 }

@@ -261,6 +261,9 @@ public final class HostState {
                     continue;  // exited meanwhile
                 }
                 String[] f = stat.substring(close + 2).split(" ");
+                if (f[0].equals("Z")) {
+                    continue;  // a zombie has exited; its parent's reaper collects it when it gets round to it
+                }
                 children.computeIfAbsent(Long.parseLong(f[1]), k -> new ArrayList<>()).add(pid);
                 String ns = nsOf(pid);
                 if (ns != null && myPidNs != null && !ns.equals(myPidNs)) {
