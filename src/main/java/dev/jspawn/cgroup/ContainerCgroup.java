@@ -339,6 +339,23 @@ public final class ContainerCgroup implements AutoCloseable {
     }
 
     /**
+     * v2: enables cpu cpuset io memory pids (those this cgroup has) in its own cgroup.subtree_control, so
+     * that its subgroups (payload/, the container's cgroup namespace root) have the controller files, as
+     * nspawn does for the payload (cg_enable_everywhere on the scope). This cgroup must hold no process.
+     * A controller that cannot be enabled is left out; no-op on v1.
+     */
+    public synchronized void enableForSubgroups() throws CgroupException {
+        for (int i = 0; i < leaves.size(); i++) {
+            if (!layout.hierarchies().get(i).unified() || layout.mode() != Mode.UNIFIED) continue;
+            try {
+                enableControllers(leaves.get(i), Set.of());
+            } catch (IOException e) {
+                throw e instanceof CgroupException ce ? ce : CgroupException.of("failed to enable controllers in", leaves.get(i), e);
+            }
+        }
+    }
+
+    /**
      * Creates (or reuses) a child cgroup {@code name} in every hierarchy, e.g. a "payload" leaf on v2
      * where processes cannot stay in a cgroup that enables controllers for its children. It goes away with
      * this cgroup's {@link #destroy()}, or alone with its own.

@@ -47,6 +47,7 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
             // monitor moves to "supervisor" right after the clone, as nspawn arranges it.
             ContainerCgroup payload = cg.subgroup("payload");
             ContainerCgroup supervisor = cg.subgroup("supervisor");
+            cg.enableForSubgroups(); // the controllers in payload/ for the container (and its systemd)
             return new Cgroups(layout, cg, payload, supervisor, plan(layout, payload, spec.boot()), err);
         } catch (IOException | RuntimeException e) {
             cg.destroy();

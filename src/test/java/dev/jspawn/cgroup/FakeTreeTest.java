@@ -209,6 +209,18 @@ class FakeTreeTest {
     }
 
     @Test
+    void enableForSubgroupsDelegatesTheScopesControllersToPayload() throws Exception {
+        CgroupLayout l = FakeCgroupfs.unified(tmp, "cpu io memory pids").layout();
+        try (ContainerCgroup cg = l.create(null, "v", List.of("MemoryMax=64M"))) {
+            Path scope = cg.paths().get(0);
+            cg.subgroup("payload");
+            assertThat(get(scope.resolve("cgroup.subtree_control"))).isEmpty();
+            cg.enableForSubgroups(); // as nspawn: the container's root (payload/) gets the controller files
+            assertThat(get(scope.resolve("cgroup.subtree_control"))).isEqualTo("+cpu +io +memory +pids");
+        }
+    }
+
+    @Test
     void openARunningMachineFromAnotherProcess() throws Exception {
         CgroupLayout l = FakeCgroupfs.unified(tmp, "cpu memory pids").layout();
         assertThatThrownBy(() -> l.open(null, "m")).hasMessage("machine m has no cgroup: "
