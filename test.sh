@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 [ "$(id -u)" = 0 ] || { echo "test.sh: the kernel tests must run as root" >&2; exit 1; }
 missing=
-for p in busybox-static maven gcc libc6-dev systemd-container iproute2 util-linux python3; do
+for p in busybox-static maven gcc libc6-dev systemd-container iproute2 util-linux python3 debootstrap \
+         qemu-system-x86 kmod cpio e2fsprogs file; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
