@@ -196,6 +196,16 @@ class BootTest extends ContainerTestSupport {
     }
 
     @Test
+    void bootPassesArgumentsToTheInitAsPid1() throws IOException {
+        Path t = Fixtures.freshBusyboxCopy(Files.createTempDirectory(tmp, "tree"));
+        Files.delete(t.resolve("sbin/init"));
+        Files.writeString(t.resolve("sbin/init"), "#!/bin/sh\necho \"init=$0 args=$* pid=$$ container=$container\"\n");
+        Files.setPosixFilePermissions(t.resolve("sbin/init"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Result r = jspawnIn(t, "-b", "systemd.unit=rescue.target", "quiet").assertOk();
+        assertThat(r.stdout()).contains("init=/sbin/init args=systemd.unit=rescue.target quiet pid=1 container=systemd-nspawn");
+    }
+
+    @Test
     void containerUuidIsTheTreesMachineIdOrUuidOption() throws IOException {
         Path t = initTree("::once:/sbin/poweroff");
         String id = UUID.randomUUID().toString().replace("-", "");
