@@ -16,15 +16,8 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "install.sh: must run as root" >&2; exit 1; }
 
-missing=
-for p in busybox-static maven gcc libc6-dev; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "Installing Debian packages:$missing"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+. ./scripts/ensure-packages.sh
+ensure_packages busybox-static maven gcc libc6-dev
 
 . ./scripts/java-home.sh
 echo "Building jspawn with $JAVA_HOME"

@@ -5,15 +5,8 @@
 set -eu
 cd "$(dirname "$0")"
 [ "$(id -u)" = 0 ] || { echo "test.sh: the kernel tests must run as root" >&2; exit 1; }
-missing=
-for p in busybox-static maven gcc libc6-dev systemd-container iproute2 util-linux python3 debootstrap \
-         qemu-system-x86 kmod cpio e2fsprogs file; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "Installing Debian packages:$missing"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+. ./scripts/ensure-packages.sh
+ensure_packages busybox-static maven gcc libc6-dev systemd-container iproute2 util-linux python3 debootstrap \
+    qemu-system-x86 kmod cpio e2fsprogs file
 . ./scripts/java-home.sh
 exec mvn -B -ntp verify "$@"
