@@ -16,7 +16,6 @@ final class Btrfs {
 
     private static final long SNAP_CREATE_V2 = 0x50009417L; // _IOW(0x94, 23, struct btrfs_ioctl_vol_args_v2)
     private static final long SNAP_DESTROY = 0x5000940fL;   // _IOW(0x94, 15, struct btrfs_ioctl_vol_args)
-    private static final long SUBVOL_CREATE = 0x5000940eL;  // _IOW(0x94, 14, struct btrfs_ioctl_vol_args)
     private static final int FIRST_FREE_OBJECTID = 256;
 
     /** Whether {@code p} is the top directory of a btrfs subvolume (inode 256 on btrfs). */
@@ -46,11 +45,6 @@ final class Btrfs {
         } finally {
             Syscalls.close(src);
         }
-    }
-
-    /** Creates an empty subvolume {@code dest}. */
-    static void createSubvolume(Path dest) throws IOException {
-        volArgs(dest, SUBVOL_CREATE, "create btrfs subvolume " + dest);
     }
 
     /** Removes the subvolume {@code dest} with its content. */

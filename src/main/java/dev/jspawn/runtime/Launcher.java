@@ -376,7 +376,7 @@ public final class Launcher {
      * Without a terminal the default is pipe mode (see docs/compatibility.md), except for a booted OS,
      * whose init needs /dev/console: read-only, as nspawn.
      */
-    public static ConsoleMode resolveConsole(ConsoleMode requested, boolean boot, boolean tty) {
+    static ConsoleMode resolveConsole(ConsoleMode requested, boolean boot, boolean tty) {
         if (requested == null) return tty ? ConsoleMode.INTERACTIVE : boot ? ConsoleMode.READ_ONLY : ConsoleMode.PIPE;
         if (requested == ConsoleMode.AUTOPIPE) return tty ? ConsoleMode.INTERACTIVE : ConsoleMode.PIPE;
         return requested;

@@ -16,7 +16,6 @@ final class Readiness {
     private final boolean waitForGuest;
     private final PrintStream err;
     private volatile boolean ready;
-    private volatile String status;
 
     Readiness(String socket, boolean waitForGuest, PrintStream err) {
         this.socket = socket == null || socket.isEmpty() ? null : socket;
@@ -24,13 +23,6 @@ final class Readiness {
         this.err = err;
     }
 
-    boolean isReady() {
-        return ready;
-    }
-
-    String status() {
-        return status;
-    }
 
     /** jspawn is ready: tell the supervisor, once. */
     void ready() {
@@ -43,7 +35,6 @@ final class Readiness {
     void message(String text) {
         for (String line : text.split("\n")) {
             if (line.startsWith("STATUS=")) {
-                status = line.substring(7);
                 send(line + "\n");
             } else if (line.equals("READY=1") && waitForGuest) {
                 ready();

@@ -133,7 +133,4 @@ class DebianBootTest extends ContainerTestSupport {
         HostState.capture().assertSameAs(before);
     }
 
-    static List<String> args(String... a) {
-        return new ArrayList<>(List.of(a));
-    }
 }
