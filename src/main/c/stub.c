@@ -37,6 +37,20 @@
  * MSG_DONE {u32 type, i32 exit code}, or MSG_FALLBACK {u32 type}: then it execs FALLBACK ARGS with
  * JSPAWN_NO_PLANNER=1 (the launcher script, which then runs the JVM).
  * After #6 it waits for MSG_DONE, sent once the planner has removed what the container needed.
+ *
+ * Managed mode (the plan names a control socket: a machine jmachined started, `jmachinectl start`): the
+ * monitor must outlive the daemon. It leaves the daemon's session, has no PR_SET_PDEATHSIG, holds the
+ * console pty master itself (the init hands it over as in client mode), always drains it into a
+ * timestamped, size-bounded log (plan: log path, size; one rotated copy PATH.1), and listens on its
+ * control socket (SOCK_SEQPACKET, 0600) for:
+ *   MSG_ADOPT {u32 type}              a restarted daemon: answered MSG_PID {type, i32 leader}; the
+ *                                     adopter gets MSG_EXIT {type, i32 wait status} when the init ends.
+ *   MSG_CONSOLE {u32 type}            a console client: from then on MSG_CONSOLE_DATA {u32 type, bytes}
+ *                                     both ways (input to the pty, output from it), and
+ *                                     MSG_WINSIZE {u32 type, u16 rows, u16 cols} from the client.
+ * While the daemon that started it stays connected, MSG_EXIT goes to it and it cleans up the host side
+ * as always; once that connection is gone, the monitor undoes the host side itself when the container
+ * ends (the orphan lists, without killing anything) and then reports MSG_EXIT to an adopter.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,13 +86,14 @@
 #include <unistd.h>
 
 #define PLAN_MAGIC 0x4c50534au /* "JSPL" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 2
 #define CONTROL_FD 3
 #define MAX_PLAN (1u << 20)
 
 /* Message types: mirrored by dev.jspawn.runtime.StubProtocol. */
 enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
-       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11 };
+       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11,
+       MSG_ADOPT = 12, MSG_CONSOLE = 13, MSG_CONSOLE_DATA = 14, MSG_WINSIZE = 15 };
 
 /* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
 enum {
@@ -139,6 +154,9 @@ static uint32_t kill_signal = SIGKILL;
 static uint32_t console_mode;
 static uint32_t stop_timeout_ms; /* after the kill signal, SIGKILL follows this much later (client mode) */
 static const char *machine_name;
+/* Managed mode (jmachined): the monitor's own control socket, the console log and its size bound. */
+static const char *managed_socket, *log_path;
+static uint32_t log_max;
 static int pty_sock[2] = {-1, -1}; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
 static int client_mode;
 static volatile sig_atomic_t stop_requested;
@@ -801,6 +819,9 @@ static void parse_plan(struct plan *p) {
     console_mode = get_u32(p);
     machine_name = get_str(p);
     stop_timeout_ms = get_u32(p);
+    managed_socket = get_str(p);
+    log_path = get_str(p);
+    log_max = get_u32(p);
     uid_map = get_str(p);
     gid_map = get_str(p);
     ntrees = get_u32(p);
@@ -1083,6 +1104,178 @@ static void client_wait(pid_t pid) {
     close(pidfd);
 }
 
+/* ---- managed mode: a monitor that outlives jmachined (see the header) --------------------------- */
+
+static int managed_listen = -1, daemon_fd = CONTROL_FD, adopter_fd = -1;
+static int log_fd = -1, log_at_line_start = 1;
+
+/* Own session, stdio on /dev/null (the daemon's descriptors must not be held), control socket bound. */
+static int managed_setup(void) {
+    setsid();
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+    }
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(managed_socket) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, managed_socket);
+    unlink(managed_socket);
+    managed_listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (managed_listen < 0) return -1;
+    if (bind(managed_listen, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(managed_socket, 0600) < 0
+        || listen(managed_listen, 16) < 0) return -1;
+    return 0;
+}
+
+static void log_open(void) {
+    log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+/* Appends console output to the log, each line prefixed with its UTC time; rotates at log_max. */
+static void log_console(const char *b, size_t n) {
+    if (!log_path) return;
+    if (log_fd < 0) log_open();
+    if (log_fd < 0) return;
+    char out[8192];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 64 > sizeof out) { write_all(log_fd, out, o); o = 0; }
+        if (b[i] == '\r') continue;
+        if (log_at_line_start) {
+            struct timespec ts;
+            struct tm tm;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            gmtime_r(&ts.tv_sec, &tm);
+            o += strftime(out + o, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+            o += (size_t)snprintf(out + o, 16, ".%06ldZ ", ts.tv_nsec / 1000);
+            log_at_line_start = 0;
+        }
+        out[o++] = b[i];
+        if (b[i] == '\n') log_at_line_start = 1;
+    }
+    if (o) write_all(log_fd, out, o);
+    struct stat st;
+    if (log_max && fstat(log_fd, &st) == 0 && (uint64_t)st.st_size >= log_max) {
+        char old[4200];
+        snprintf(old, sizeof old, "%s.1", log_path);
+        close(log_fd);
+        rename(log_path, old);
+        log_open();
+    }
+}
+
+#define MAX_ATTACHED 16
+
+/* Drains the console into the log and to attached console clients until the init is gone. */
+static void managed_wait(pid_t pid) {
+    int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+    int master = receive_master();
+    int conn[MAX_ATTACHED], console[MAX_ATTACHED];
+    for (int i = 0; i < MAX_ATTACHED; i++) conn[i] = -1, console[i] = 0;
+    uint8_t buf[16384 + 4];
+    for (;;) {
+        struct pollfd pf[5 + MAX_ATTACHED];
+        pf[0] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+        pf[1] = (struct pollfd){.fd = daemon_fd, .events = POLLIN};
+        pf[2] = (struct pollfd){.fd = managed_listen, .events = POLLIN};
+        pf[3] = (struct pollfd){.fd = master, .events = POLLIN};
+        pf[4] = (struct pollfd){.fd = adopter_fd, .events = POLLIN};
+        for (int i = 0; i < MAX_ATTACHED; i++) pf[5 + i] = (struct pollfd){.fd = conn[i], .events = POLLIN};
+        if (poll(pf, 5 + MAX_ATTACHED, -1) < 0) continue;
+        if (pf[3].revents) {
+            ssize_t n = read(master, buf + 4, sizeof buf - 4);
+            if (n > 0) {
+                log_console((char *)buf + 4, (size_t)n);
+                uint32_t t = MSG_CONSOLE_DATA;
+                memcpy(buf, &t, 4);
+                for (int i = 0; i < MAX_ATTACHED; i++)
+                    if (conn[i] >= 0 && console[i] && send(conn[i], buf, (size_t)n + 4, MSG_NOSIGNAL | MSG_DONTWAIT) < 0
+                        && errno != EAGAIN) { close(conn[i]); conn[i] = -1; }
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                master = -1; /* hung up for good: nothing more to read (the fd stays open until exit) */
+            }
+        }
+        if (pf[1].revents) {
+            ssize_t n = recv(daemon_fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { close(daemon_fd); daemon_fd = -1; }
+        }
+        if (pf[4].revents) {
+            ssize_t n = recv(adopter_fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { close(adopter_fd); adopter_fd = -1; }
+        }
+        if (pf[2].revents) {
+            int c = accept4(managed_listen, NULL, NULL, SOCK_CLOEXEC);
+            int slot = -1;
+            for (int i = 0; i < MAX_ATTACHED && c >= 0; i++) if (conn[i] < 0) { slot = i; break; }
+            if (slot >= 0) { conn[slot] = c; console[slot] = 0; }
+            else if (c >= 0) close(c);
+        }
+        for (int i = 0; i < MAX_ATTACHED; i++) {
+            if (conn[i] < 0 || !pf[5 + i].revents) continue;
+            ssize_t n = recv(conn[i], buf, sizeof buf, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            uint32_t type = 0;
+            if (n >= 4) memcpy(&type, buf, 4);
+            if (n <= 0) { close(conn[i]); conn[i] = -1; }
+            else if (type == MSG_ADOPT) {
+                if (adopter_fd >= 0) close(adopter_fd);
+                adopter_fd = conn[i];
+                conn[i] = -1;
+                int32_t m[2] = {MSG_PID, pid};
+                send(adopter_fd, m, sizeof m, MSG_NOSIGNAL);
+            } else if (type == MSG_CONSOLE) {
+                console[i] = 1;
+                send(conn[i], &type, 4, MSG_NOSIGNAL);
+            } else if (type == MSG_CONSOLE_DATA && console[i] && master >= 0) {
+                write_all(master, (char *)buf + 4, (size_t)n - 4);
+            } else if (type == MSG_WINSIZE && console[i] && master >= 0 && n >= 8) {
+                struct winsize ws;
+                memset(&ws, 0, sizeof ws);
+                memcpy(&ws.ws_row, buf + 4, 2);
+                memcpy(&ws.ws_col, buf + 6, 2);
+                ioctl(master, TIOCSWINSZ, &ws);
+            }
+        }
+        if (pf[0].revents) break;
+    }
+    if (master >= 0) {
+        fcntl(master, F_SETFL, O_NONBLOCK);
+        for (int i = 0; i < 64; i++) {
+            ssize_t n = read(master, buf, sizeof buf);
+            if (n <= 0) break;
+            log_console((char *)buf, (size_t)n);
+        }
+    }
+    for (int i = 0; i < MAX_ATTACHED; i++) if (conn[i] >= 0) close(conn[i]);
+    close(managed_listen);
+    unlink(managed_socket);
+    close(pidfd);
+}
+
+/* The container is gone: report to whoever supervises it now and, without the starting daemon, clean up. */
+static int managed_exit(int st) {
+    int32_t em[2] = {MSG_EXIT, st};
+    if (daemon_fd >= 0) {
+        send_msg(em, sizeof em); /* sync point #6: the daemon that started it cleans up as always */
+        return 0;
+    }
+    char self[32];
+    snprintf(self, sizeof self, "%d\n", getpid());
+    for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
+    for (uint32_t i = 0; i < n_rmdirs; i++) {
+        nftw(rmdirs[i], rm_cgroup_dir, 16, FTW_DEPTH | FTW_PHYS);
+        for (int tries = 0; tries < 50 && rmdir(rmdirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
+    }
+    for (uint32_t i = 0; i < n_rmtrees; i++) nftw(rmtrees[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (adopter_fd >= 0) send(adopter_fd, em, sizeof em, MSG_NOSIGNAL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct plan p;
@@ -1164,6 +1357,11 @@ int main(int argc, char **argv) {
         prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
         if (getppid() != parent) _exit(1); /* jspawn died before the plan took effect */
     }
+    if (managed_socket && managed_setup() < 0) {
+        int32_t m[3] = {MSG_FAILED, -1, errno};
+        send_msg(m, sizeof m);
+        return 1;
+    }
 
 monitor:;
     int err = 0, bad = clone_trees(&err);
@@ -1173,7 +1371,7 @@ monitor:;
         return 1;
     }
 
-    if (client_mode && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0) {
+    if ((client_mode || managed_socket) && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0) {
         int32_t m[3] = {MSG_FAILED, -1, errno};
         send_msg(m, sizeof m);
         return 1;
@@ -1263,10 +1461,12 @@ monitor:;
 
     int st;
     if (client_mode) client_wait(pid);
+    if (managed_socket) managed_wait(pid);
     while (waitpid(pid, &st, 0) < 0) {
         if (orphaned) orphan_cleanup(pid);
         if (errno != EINTR) { st = 0xff00; break; }
     }
+    if (managed_socket) return managed_exit(st);
     if (client_mode) {
         /* Leave the container's cgroup before the planner removes it (which kills what is inside). */
         char self[32];

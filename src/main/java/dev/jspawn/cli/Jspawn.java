@@ -61,6 +61,10 @@ public final class Jspawn {
             public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
                 return Cgroups.create(s, err);
             }
+
+            public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
+                return s.register() ? Registration.register(s, leader, cg, err) : null;
+            }
         };
     }
 }

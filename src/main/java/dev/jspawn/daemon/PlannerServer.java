@@ -30,7 +30,7 @@ import java.util.Map;
  *
  * <p>Only root may connect (SO_PEERCRED), as only root may run containers. (MSG_FALLBACK, which makes the
  * client run the JVM itself, is kept in the protocol for requests a planner version cannot serve.)
- * This grows into jmachined (machine registry, managed machines) in later work.
+ * It runs inside jmachined ({@link Jmachined}), which registers the machines it starts directly.
  */
 public final class PlannerServer {
     static final int MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10;
@@ -38,8 +38,13 @@ public final class PlannerServer {
 
     private PlannerServer() {}
 
+    /** The old entry point: the whole daemon. */
     public static void main(String[] args) throws IOException {
-        String socket = args.length > 0 ? args[0] : System.getProperty("jspawn.socket", DEFAULT_SOCKET);
+        Jmachined.main(args);
+    }
+
+    /** Serves container starts on socket; does not return. */
+    static void serve(String socket) throws IOException {
         Path path = Path.of(socket);
         Files.createDirectories(path.getParent());
         Files.deleteIfExists(path);
@@ -146,6 +151,15 @@ public final class PlannerServer {
 
             public StubProcess startStub() {
                 return StubProcess.remote(clientPid, fd);
+            }
+
+            public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
+                Registry registry = Jmachined.registry();
+                if (registry == null || !s.register()) return null;
+                String name = s.machineName();
+                registry.register(new Machine(name, "container", "jspawn", leader, Machine.startTime(leader),
+                        s.directory().toString(), System.currentTimeMillis() * 1000, false, Supervisor.cgroupPath(cg)));
+                return () -> registry.unregister(name, leader);
             }
         };
         try {

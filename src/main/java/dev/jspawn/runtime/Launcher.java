@@ -53,7 +53,27 @@ public final class Launcher {
         default StubProcess startStub() throws IOException {
             return StubProcess.start();
         }
+
+        /**
+         * Registers the machine with jmachined once its leader exists (sync point #2, before the go, as
+         * nspawn registers with machined); returns what unregisters it, or null when not registered. An
+         * exception (a name clash) stops the start.
+         */
+        default Runnable register(ContainerSpec spec, int leader, ContainerCgroupHandle cgroup) throws IOException {
+            return null;
+        }
+
+        /** For a machine jmachined manages: the detached monitor's settings; null for a foreground container. */
+        default Managed managed() {
+            return null;
+        }
     }
+
+    /**
+     * A machine jmachined manages: its monitor is detached from the daemon and listens on
+     * {@code controlSocket}; the console goes to {@code logFile} (rotated at {@code logMax} bytes).
+     */
+    public record Managed(String controlSocket, String logFile, int logMax) {}
 
     public record CgroupPlan(List<Planner.CgroupMount> mounts, boolean unified) {}
 
@@ -221,6 +241,13 @@ public final class Launcher {
             };
             plan.machineName = spec.machineName();
             plan.stopTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, stopTimeoutMillis());
+            Managed managed = hooks.managed();
+            if (managed != null) {
+                plan.dieWithParent = false; // survives the daemon; see StubProtocol
+                plan.managedSocket = managed.controlSocket();
+                plan.logPath = managed.logFile();
+                plan.logMax = managed.logMax();
+            }
             if (snapshot != null) plan.orphanTrees.add(snapshot.toString());
 
             byte[] savedTerminal = null;
@@ -235,6 +262,16 @@ public final class Launcher {
                 Trace.mark("cloned");
                 if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
+                try {
+                    Runnable unregister = hooks.register(spec, initPid, cgroup);
+                    if (unregister != null) cleanup.add(unregister::run);
+                } catch (IOException e) {
+                    err.println("Failed to register machine: " + e.getMessage());
+                    Syscalls.kill(initPid, 9);
+                    stub.sendGo();
+                    awaitExit(stub);
+                    return EXIT_FAILURE;
+                }
                 stub.sendGo(); // sync point #3
 
                 int master = -1, notify = -1;
@@ -359,7 +396,7 @@ public final class Launcher {
     }
 
     /** The exit status jspawn reports for the container init's wait status. */
-    static int status(int wait) {
+    public static int status(int wait) {
         int sig = wait & 0x7f;
         if (sig == 0) return (wait >> 8) & 0xff;
         // reboot(2) in a pid namespace ends its init with SIGINT (power off, halt) or SIGHUP (reboot):

@@ -31,6 +31,9 @@ public final class Plan {
     String machineName;
     /** How long a client-mode monitor waits after the kill signal before SIGKILL. */
     int stopTimeoutMillis = 90_000;
+    /** Managed mode (jmachined): the monitor's own control socket, its console log and the log's size bound. */
+    String managedSocket, logPath;
+    int logMax;
     String uidMap, gidMap;
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
@@ -249,6 +252,7 @@ public final class Plan {
     public byte[] encode() {
         Enc head = new Enc();
         head.u32(StubProtocol.PLAN_MAGIC).u32(StubProtocol.PLAN_VERSION).u32(cloneFlags).u32(dieWithParent ? 1 : 0).u32(killSignal).str(supervisorProcs).u32(consoleMode).str(machineName).u32(stopTimeoutMillis)
+                .str(managedSocket).str(logPath).u32(logMax)
                 .str(uidMap).str(gidMap).u32(trees.size());
         for (int i = 0; i < trees.size(); i++) head.str(trees.get(i)).u32(treeFlags.get(i));
         for (List<String> l : List.of(orphanRmdirs, orphanProcs, orphanTrees)) {

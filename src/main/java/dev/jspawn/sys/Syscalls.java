@@ -184,6 +184,23 @@ public final class Syscalls {
         }
     }
 
+    static final int NR_CONNECT = AARCH64 ? 203 : 42;
+
+    /** A Unix socket of {@code type} connected to {@code path} (close-on-exec). */
+    public static int connectUnix(String path, int type) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            int fd = (int) sysChecked("create", "socket", NR_SOCKET, AF_UNIX, type | SOCK_CLOEXEC, 0, 0);
+            try {
+                MemorySegment addr = sockaddrUn(a, path, "connect to");
+                sysChecked("connect to", path, NR_CONNECT, fd, addr.address(), 110, 0);
+                return fd;
+            } catch (SysException e) {
+                close(fd);
+                throw e;
+            }
+        }
+    }
+
     /** One datagram to a Unix socket path ("@name" is an abstract address), as sd_notify(3) sends it. */
     public static void sendDatagram(String path, byte[] data) throws SysException {
         try (Arena a = Arena.ofConfined()) {

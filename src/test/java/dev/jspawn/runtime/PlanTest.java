@@ -42,7 +42,9 @@ class PlanTest {
                 "MSG_FAILED = " + StubProtocol.MSG_FAILED, "MSG_EXIT = " + StubProtocol.MSG_EXIT,
                 "MSG_REQUEST = " + StubProtocol.MSG_REQUEST, "MSG_FALLBACK = " + StubProtocol.MSG_FALLBACK,
                 "MSG_OUT = " + StubProtocol.MSG_OUT, "MSG_DONE = " + StubProtocol.MSG_DONE,
-                "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY);
+                "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY, "MSG_ADOPT = " + StubProtocol.MSG_ADOPT,
+                "MSG_CONSOLE = " + StubProtocol.MSG_CONSOLE, "MSG_CONSOLE_DATA = " + StubProtocol.MSG_CONSOLE_DATA,
+                "MSG_WINSIZE = " + StubProtocol.MSG_WINSIZE);
         assertThat(src).contains("#define PLAN_VERSION " + StubProtocol.PLAN_VERSION);
         assertThat(src).contains(String.format("#define PLAN_MAGIC 0x%08xu", StubProtocol.PLAN_MAGIC));
     }
@@ -64,6 +66,9 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(0); // console mode for a client: pipe
         assertThat(b.getInt()).isEqualTo(-1); // machine name: none
         assertThat(b.getInt()).isEqualTo(90_000); // stop timeout for a client
+        assertThat(b.getInt()).isEqualTo(-1); // managed mode's control socket: none
+        assertThat(b.getInt()).isEqualTo(-1); // managed mode's console log: none
+        assertThat(b.getInt()).isEqualTo(0); // its size bound
         assertThat(str(b)).isEqualTo("0 65536 65536\n");
         assertThat(b.getInt()).isEqualTo(-1); // gid map: none
         assertThat(b.getInt()).isEqualTo(0); // trees cloned by the monitor: none

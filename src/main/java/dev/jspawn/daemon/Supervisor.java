@@ -1,0 +1,343 @@
+package dev.jspawn.daemon;
+
+import dev.jspawn.cli.Jspawn;
+import dev.jspawn.runtime.Cgroups;
+import dev.jspawn.runtime.Launcher;
+import dev.jspawn.runtime.StubProcess;
+import dev.jspawn.runtime.StubProtocol;
+import dev.jspawn.spec.ContainerSpec;
+import dev.jspawn.spec.SpawnCommandLine;
+import dev.jspawn.spec.SpecException;
+import dev.jspawn.sys.Syscalls;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Machines jmachined runs itself ({@code jmachinectl start NAME}), as systemd-nspawn@NAME.service would:
+ * the image NAME from the store with the unit's options, one thread per machine running the Launcher,
+ * and the restart policy (see {@link RestartPolicy}). The monitor is detached (managed mode of the stub),
+ * so a machine outlives a crashed daemon; the next daemon adopts it through the monitor's control socket.
+ */
+final class Supervisor {
+    /**
+     * systemd-nspawn@.service's command line without --network-veth, which follows when networking lands
+     * ({@link #networkOptions} is the seam); --console=interactive so that jmachinectl console can type.
+     */
+    static final List<String> UNIT_OPTIONS = List.of("--quiet", "--keep-unit", "--boot", "--link-journal=try-guest", "-U",
+            "--settings=override", "--console=interactive");
+
+    private final DaemonConfig cfg;
+    private final Registry registry;
+    private final Map<String, Managed> machines = new ConcurrentHashMap<>();
+    private static final Object SPAWN_LOCK = new Object();
+
+    Supervisor(DaemonConfig cfg, Registry registry) {
+        this.cfg = cfg;
+        this.registry = registry;
+    }
+
+    /** One managed machine across its restarts. */
+    final class Managed {
+        final String name;
+        volatile boolean stopRequested;
+        volatile String state = "starting";
+        volatile Integer killSignal; // KillSignal= of its settings, for poweroff of a non-systemd guest
+        volatile int lastExit = -1;
+        final Deque<Long> starts = new ArrayDeque<>();
+        volatile Thread thread;
+
+        Managed(String name) {
+            this.name = name;
+        }
+    }
+
+    Managed get(String name) {
+        return machines.get(name);
+    }
+
+    static List<String> networkOptions() {
+        return List.of(); // --network-veth once jspawn has networking
+    }
+
+    /** Starts the image NAME; a running managed machine is left alone (as systemctl start). */
+    void start(String name) throws MachineApi.ApiError {
+        if (!Machine.validName(name)) throw new MachineApi.ApiError("InvalidParameter", "Invalid machine name: " + name);
+        Path image = cfg.images().resolve(name);
+        synchronized (this) {
+            Managed running = machines.get(name);
+            if (running != null) return;
+            if (registry.get(name) != null) throw new MachineApi.ApiError("MachineExists", "Machine '" + name + "' already exists");
+            if (!Files.isDirectory(image)) {
+                throw new MachineApi.ApiError("NoSuchImage", "No image '" + name + "' in " + cfg.images());
+            }
+            Prepared first;
+            try {
+                first = prepare(name);
+            } catch (IOException e) {
+                throw new MachineApi.ApiError("Failed", "Failed to start machine '" + name + "': " + e.getMessage());
+            }
+            Managed m = new Managed(name);
+            machines.put(name, m);
+            spawnThread(m, () -> loop(m, first, -1));
+        }
+    }
+
+    /** A machine the previous daemon started and whose monitor still runs: supervise it again. */
+    void adopt(Machine entry) {
+        Managed m = new Managed(entry.name());
+        m.state = "running";
+        try {
+            m.killSignal = prepare(entry.name()).spec.killSignal();
+        } catch (IOException e) {
+            // settings changed meanwhile; poweroff falls back to SIGRTMIN+4
+        }
+        machines.put(entry.name(), m);
+        spawnThread(m, () -> {
+            int code = watchAdopted(m, entry);
+            loop(m, null, code);
+        });
+    }
+
+    private void spawnThread(Managed m, Runnable r) {
+        Thread t = new Thread(r, "machine-" + m.name);
+        t.setDaemon(true);
+        m.thread = t;
+        t.start();
+    }
+
+    /** A parsed start: the spec and its restart policy (settings are re-read at every start, as systemd does). */
+    record Prepared(ContainerSpec spec, SpawnCommandLine.Parsed parsed, RestartPolicy policy) {}
+
+    Prepared prepare(String name) throws IOException {
+        List<String> args = new java.util.ArrayList<>(UNIT_OPTIONS);
+        args.addAll(networkOptions());
+        args.add("--machine=" + name);
+        SpawnCommandLine.Context ctx = new SpawnCommandLine.Context(Path.of("/"), null, List.of(cfg.images()),
+                cfg.settingsDirs(), cfg.images());
+        try {
+            SpawnCommandLine.Parsed p = SpawnCommandLine.parse(args.toArray(String[]::new), Map.of(), ctx);
+            return new Prepared(p.spec(), p, RestartPolicy.read(p.settingsFile()));
+        } catch (SpecException e) {
+            throw new IOException(e.getMessage());
+        }
+    }
+
+    /**
+     * Runs and restarts until the policy says stop. {@code first} is the prepared first start, or null
+     * when an adopted machine already ended with {@code code}.
+     */
+    private void loop(Managed m, Prepared first, int code) {
+        Prepared p = first;
+        try {
+            for (;;) {
+                if (p != null) {
+                    if (!startAllowed(m, p.policy)) {
+                        m.state = "failed";
+                        note(m.name, "Start request repeated too quickly, refusing to start (StartLimitBurst="
+                                + p.policy.burst() + " in StartLimitIntervalSec).");
+                        return;
+                    }
+                    m.killSignal = p.spec.killSignal();
+                    m.state = "running";
+                    code = runOnce(m, p);
+                    m.lastExit = code;
+                }
+                if (m.stopRequested) return;
+                RestartPolicy policy;
+                try {
+                    p = prepare(m.name);
+                    policy = p.policy;
+                } catch (IOException e) {
+                    note(m.name, "Cannot restart: " + e.getMessage());
+                    m.state = "failed";
+                    return;
+                }
+                if (!policy.restarts(code)) return;
+                note(m.name, "Machine exited with status " + code + ", scheduling restart.");
+                m.state = "restarting";
+                Thread.sleep(policy.restartMicros() / 1000);
+                if (m.stopRequested) return;
+            }
+        } catch (InterruptedException e) {
+            // daemon shutting down
+        } finally {
+            machines.remove(m.name, m);
+            try {
+                Path dir = cfg.machineDir(m.name);
+                if (registry.get(m.name) == null && !Files.exists(dir.resolve("control"))) Files.deleteIfExists(dir);
+            } catch (IOException ignored) {
+                // not empty: a new start owns it
+            }
+        }
+    }
+
+    private static boolean startAllowed(Managed m, RestartPolicy policy) {
+        long now = System.nanoTime() / 1000;
+        long interval = policy.intervalMicros();
+        if (interval == 0 || policy.burst() == 0) return true;
+        while (!m.starts.isEmpty() && interval > 0 && now - m.starts.peekFirst() > interval) m.starts.removeFirst();
+        if (m.starts.size() >= policy.burst()) return false;
+        m.starts.addLast(now);
+        return true;
+    }
+
+    /** One run of the container inside this JVM; the exit code as jspawn reports it. */
+    private int runOnce(Managed m, Prepared p) {
+        PrintStream err = new PrintStream(new LogStream(cfg, m.name), true, StandardCharsets.UTF_8);
+        try {
+            Files.createDirectories(cfg.machineDir(m.name));
+            Files.createDirectories(cfg.logDir());
+            Launcher.Hooks base = Jspawn.hooks(err);
+            String control = cfg.machineDir(m.name).resolve("control").toString();
+            Launcher.Hooks hooks = new Launcher.Hooks() {
+                public long boundingSet(ContainerSpec s) throws IOException {
+                    return base.boundingSet(s);
+                }
+
+                public byte[] seccomp(ContainerSpec s, long b) throws IOException {
+                    return base.seccomp(s, b);
+                }
+
+                public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
+                    return base.createCgroup(s);
+                }
+
+                public StubProcess startStub() throws IOException {
+                    synchronized (SPAWN_LOCK) {
+                        return StubProcess.start();
+                    }
+                }
+
+                public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
+                    registry.register(new Machine(m.name, "container", "jspawn", leader, Machine.startTime(leader),
+                            s.directory().toString(), Instant.now().toEpochMilli() * 1000, true, cgroupPath(cg)));
+                    return () -> registry.unregister(m.name, leader);
+                }
+
+                public Launcher.Managed managed() {
+                    return new Launcher.Managed(control, cfg.logFile(m.name).toString(), cfg.logMax());
+                }
+            };
+            Map<String, String> env = Map.of("TERM", "vt220");
+            return new Launcher(p.spec, err, hooks, new Launcher.Caller(env, false, false, p.parsed.lockImage(),
+                    p.parsed.tmpfsTmp())).run();
+        } catch (IOException | RuntimeException e) {
+            err.println("Failed to start machine " + m.name + ": " + e.getMessage());
+            return 1;
+        } finally {
+            err.flush();
+        }
+    }
+
+    static String cgroupPath(Launcher.ContainerCgroupHandle cg) {
+        return cg instanceof Cgroups c ? c.cgroup().displayPath() : null;
+    }
+
+    /** Waits on an adopted monitor's control socket for the end of the container; its exit code. */
+    private int watchAdopted(Managed m, Machine entry) {
+        Path control = cfg.machineDir(entry.name()).resolve("control");
+        int fd = -1;
+        try {
+            fd = Syscalls.connectUnix(control.toString(), Syscalls.SOCK_SEQPACKET);
+            Syscalls.send(fd, le(StubProtocol.MSG_ADOPT));
+            for (;;) {
+                Syscalls.Message msg = Syscalls.recvmsg(fd, 64);
+                for (int x : msg.fds()) Syscalls.close(x);
+                if (msg.eof()) break;
+                ByteBuffer b = ByteBuffer.wrap(msg.data()).order(ByteOrder.LITTLE_ENDIAN);
+                if (b.remaining() < 8) continue;
+                int type = b.getInt(), a = b.getInt();
+                if (type == StubProtocol.MSG_EXIT) {
+                    registry.unregister(entry.name(), entry.leader());
+                    return Launcher.status(a);
+                }
+            }
+        } catch (IOException e) {
+            note(entry.name(), "Cannot adopt the running machine: " + e.getMessage());
+        } finally {
+            if (fd >= 0) Syscalls.close(fd);
+        }
+        // The monitor is gone without a word: wait for the leader, as far as we can see it.
+        while (entry.alive()) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                break;
+            }
+        }
+        registry.unregister(entry.name(), entry.leader());
+        return 1;
+    }
+
+    private static byte[] le(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+
+    /** Marks a machine as stopped on purpose (poweroff, terminate): no restart follows. */
+    void stopping(String name) {
+        Managed m = machines.get(name);
+        if (m != null) m.stopRequested = true;
+    }
+
+    /** A line from the daemon about a machine, in its console log and on the daemon's stderr. */
+    void note(String name, String text) {
+        System.err.println("jmachined: " + name + ": " + text);
+        try (PrintStream p = new PrintStream(new LogStream(cfg, name), true, StandardCharsets.UTF_8)) {
+            p.println("jmachined: " + text);
+        }
+    }
+
+    /** Appends whole lines to the machine's console log with the monitor's timestamp format. */
+    static final class LogStream extends OutputStream {
+        private final DaemonConfig cfg;
+        private final String name;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        LogStream(DaemonConfig cfg, String name) {
+            this.cfg = cfg;
+            this.name = name;
+        }
+
+        @Override
+        public void write(int b) {
+            line.write(b);
+        }
+
+        @Override
+        public void flush() {
+            if (line.size() == 0) return;
+            String text = line.toString(StandardCharsets.UTF_8);
+            line.reset();
+            StringBuilder out = new StringBuilder();
+            for (String l : text.split("\n")) {
+                if (l.isEmpty()) continue;
+                out.append(LogFile.timestamp(Instant.now())).append(' ').append(l.replace("\r", "")).append('\n');
+            }
+            try {
+                Files.createDirectories(cfg.logDir());
+                Files.writeString(cfg.logFile(name), out, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException ignored) {
+                // the log is best effort
+            }
+        }
+
+        @Override
+        public void close() {
+            flush();
+        }
+    }
+}
