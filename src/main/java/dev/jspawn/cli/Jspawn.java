@@ -62,6 +62,10 @@ public final class Jspawn {
                 return Cgroups.create(s, err);
             }
 
+            public void reserve(ContainerSpec s) throws IOException {
+                if (s.register()) Registration.reserve(s);
+            }
+
             public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
                 return s.register() ? Registration.register(s, leader, cg, err) : null;
             }

@@ -18,6 +18,20 @@ import java.nio.file.Path;
 final class Registration {
     private Registration() {}
 
+    /** A live machine of the same name stops the start here, before its cgroup would clash. */
+    static void reserve(ContainerSpec s) throws IOException {
+        Path socket = MachineClient.defaultSocket();
+        if (!Files.exists(socket)) return;
+        try (MachineClient c = MachineClient.connect(socket)) {
+            c.call("Describe", "name", s.machineName());
+        } catch (MachineClient.CallException e) {
+            return; // NoSuchMachine: free (any other answer: register() reports it)
+        } catch (IOException e) {
+            return;
+        }
+        throw new IOException("Failed to register machine: Machine '" + s.machineName() + "' already exists");
+    }
+
     static Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg, PrintStream err)
             throws IOException {
         Path socket = MachineClient.defaultSocket();

@@ -153,6 +153,13 @@ public final class PlannerServer {
                 return StubProcess.remote(clientPid, fd);
             }
 
+            public void reserve(ContainerSpec s) throws IOException {
+                Registry registry = Jmachined.registry();
+                if (registry != null && s.register() && registry.get(s.machineName()) != null) {
+                    throw new IOException("Failed to register machine: Machine '" + s.machineName() + "' already exists");
+                }
+            }
+
             public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
                 Registry registry = Jmachined.registry();
                 if (registry == null || !s.register()) return null;

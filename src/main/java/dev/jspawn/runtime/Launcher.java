@@ -63,6 +63,12 @@ public final class Launcher {
             return null;
         }
 
+        /**
+         * Checks, before anything is created, that the machine's name is free in jmachined's registry
+         * (a live machine of that name: "Machine 'NAME' already exists"); {@link #register} then takes it.
+         */
+        default void reserve(ContainerSpec spec) throws IOException {}
+
         /** For a machine jmachined manages: the detached monitor's settings; null for a foreground container. */
         default Managed managed() {
             return null;
@@ -208,6 +214,7 @@ public final class Launcher {
             long bounding = hooks.boundingSet(spec);
             byte[] seccomp = "0".equals(caller.env().get("SYSTEMD_SECCOMP")) ? null : hooks.seccomp(spec, bounding);
             Trace.mark("seccomp ready");
+            hooks.reserve(spec);
             ContainerCgroupHandle cgroup = hooks.createCgroup(spec);
             Trace.mark("cgroup created");
             cleanup.add(cgroup::close);

@@ -1,0 +1,277 @@
+package dev.jspawn.daemon;
+
+import dev.jspawn.testing.Fixtures;
+import dev.jspawn.testing.HostState;
+import dev.jspawn.testing.Jspawn;
+import dev.jspawn.testing.KernelTest;
+import dev.jspawn.testing.Proc;
+import dev.jspawn.testing.Pty;
+import dev.jspawn.testing.Result;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * jmachined and jmachinectl with real containers: each test runs its own daemon on private paths
+ * ({@link TestDaemon}) and leaves the host as it found it.
+ */
+@KernelTest
+class JmachinedTest {
+    @TempDir Path tmp;
+    TestDaemon d;
+    HostState before;
+
+    static final String BB_NSPAWN = "[Exec]\nKillSignal=SIGUSR2\n";
+    /** busybox init: a marker on the console, a shell on it, reboot on SIGINT (machinectl reboot). */
+    static final String[] BB_INIT = {"::sysinit:/bin/echo marker-$((6*7))-boot", "::respawn:-/bin/sh",
+            "::ctrlaltdel:/sbin/reboot"};
+
+    @BeforeEach
+    void setUp() throws Exception {
+        before = HostState.capture();
+        d = new TestDaemon(tmp.resolve("d"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        d.close();
+        HostState.capture().assertSameAs(before);
+    }
+
+    Proc jspawn(String... args) {
+        return d.withEnv(Jspawn.cmd(args)).env("JSPAWN_NO_PLANNER", "1");
+    }
+
+    @Test
+    void aForegroundJspawnRegistersAndUnregisters() throws Exception {
+        d.start();
+        Path tree = Fixtures.busyboxTree();
+        try (Proc.Running c = jspawn("-q", "-D", tree.toString(), "-M", "fg1", "/bin/sh", "-c", "echo up; exec sleep 600").start()) {
+            c.awaitStdout("up", Duration.ofSeconds(60));
+            int leader = d.awaitLeader("fg1", 0);
+            // The leader is the container's payload: its own pid namespace, running sleep.
+            assertThat(Files.readString(Path.of("/proc/" + leader + "/cmdline"))).startsWith("sleep");
+            assertThat(Files.readSymbolicLink(Path.of("/proc/" + leader + "/ns/pid")))
+                    .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
+            Result list = d.ctl("list").assertOk();
+            assertThat(list.stdout()).startsWith("MACHINE CLASS     SERVICE OS      VERSION ADDRESSES\n")
+                    .contains("\nfg1     container jspawn  busybox 1.35.0  -\n").endsWith("\n1 machines listed.\n");
+            assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("fg1     container jspawn  busybox 1.35.0  -\n");
+            Result status = d.ctl("status", "fg1").assertOk();
+            assertThat(status.stdout()).startsWith("fg1\n").contains("          Leader: " + leader + " (sleep)\n",
+                    "         Service: jspawn; class container\n", "            Root: " + tree + "\n",
+                    "              OS: BusyBox", "/machine.slice/machine-fg1.scope", "└─" + leader + " sleep 600");
+            assertThat(d.ctl("show", "fg1").stdout()).contains("Name=fg1\n", "Leader=" + leader + "\n",
+                    "Class=container\n", "RootDirectory=" + tree + "\n", "State=running\n");
+            assertThat(d.ctl("show", "-p", "Name,Class", "fg1").stdout()).isEqualTo("Name=fg1\nClass=container\n");
+            // Name clash: a second fg1 is refused before anything is created, the first one is untouched.
+            Result clash = jspawn("-q", "-D", tree.toString(), "-M", "fg1", "/bin/true").run();
+            assertThat(clash.exitCode()).isEqualTo(1);
+            assertThat(clash.stderr()).contains("Machine 'fg1' already exists");
+            assertThat(d.leader("fg1")).isEqualTo(leader);
+            // Through the planner (the C client), the daemon registers the machine itself.
+            try (Proc.Running p = d.withEnv(Jspawn.cmd("-q", "-D", tree.toString(), "-M", "fg2", "/bin/sleep", "600"))
+                    .env("JSPAWN_NO_PLANNER", "").start()) {
+                int l2 = d.awaitLeader("fg2", 0);
+                assertThat(d.ctl("list").stdout()).contains("\nfg2 ", "2 machines listed.");
+                assertThat(d.ctl("kill", "-s", "KILL", "fg2").exitCode()).isZero();
+                assertThat(p.waitFor(Duration.ofSeconds(30)).exitCode()).isEqualTo(137);
+                assertThat(Proc.running(l2)).isFalse();
+            }
+            assertThat(d.ctl("terminate", "fg1").exitCode()).isZero();
+            c.waitFor(Duration.ofSeconds(30));
+        }
+        d.awaitGone("fg1");
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+        assertThat(Files.list(d.state).toList()).isEmpty();
+    }
+
+    @Test
+    void withoutADaemonJspawnRunsUnregisteredWithANote() throws Exception {
+        Result r = jspawn("-D", Fixtures.busyboxTree().toString(), "-M", "lonely", "/bin/true").run();
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stderr()).contains("jmachined is not running, machine lonely is not registered.\n");
+        Result q = jspawn("-q", "-D", Fixtures.busyboxTree().toString(), "-M", "lonely", "/bin/true").run();
+        assertThat(q.stderr()).doesNotContain("jmachined");
+        assertThat(d.ctl("list").exitCode()).isEqualTo(1);
+        assertThat(d.ctl("list").stderr()).contains("Failed to connect to jmachined at " + d.api);
+    }
+
+    @Test
+    void aManagedMachineStartsRebootsAndPowersOff() throws Exception {
+        d.image("bb", BB_NSPAWN, BB_INIT);
+        d.start();
+        assertThat(d.ctl("start", "bb").exitCode()).isZero();
+        int leader = d.awaitLeader("bb", 0);
+        assertThat(Files.readString(Path.of("/proc/" + leader + "/comm")).strip()).isEqualTo("init");
+        Result status = d.ctl("status", "bb").assertOk();
+        assertThat(status.stdout()).contains("Unit: jspawn@bb.service", "Root: " + d.images.resolve("bb"));
+        TestDaemon.await(() -> read(d.logs.resolve("bb.log")).contains("marker-42-boot"), "no boot marker in the log");
+        assertThat(d.ctl("status", "bb").stdout()).contains(" bb: marker-42-boot");
+        // start of a running machine changes nothing (as systemctl start of an active unit)
+        assertThat(d.ctl("start", "bb").exitCode()).isZero();
+        assertThat(d.leader("bb")).isEqualTo(leader);
+        assertThat(TestDaemon.initsOf("bb")).isEqualTo(1);
+        // reboot: SIGINT to the leader, busybox reboots, exit 133, the daemon starts it again
+        assertThat(d.ctl("reboot", "bb").exitCode()).isZero();
+        int second = d.awaitLeader("bb", leader);
+        assertThat(second).isNotEqualTo(leader);
+        TestDaemon.await(() -> count(read(d.logs.resolve("bb.log")), "marker-42-boot") == 2, "not booted twice");
+        // poweroff: the machine's KillSignal= (SIGUSR2, busybox's poweroff), and no restart
+        assertThat(d.ctl("poweroff", "bb").exitCode()).isZero();
+        d.awaitGone("bb");
+        Thread.sleep(500);
+        assertThat(d.leader("bb")).isZero();
+        assertThat(TestDaemon.initsOf("bb")).isZero();
+    }
+
+    @Test
+    void restartPolicyRestartsUntilTheStartLimit() throws Exception {
+        d.image("rp", BB_NSPAWN + "[X-Jspawn]\nRestart=on-failure\nRestartSec=0\nStartLimitBurst=3\nStartLimitIntervalSec=5min\n",
+                BB_INIT);
+        d.start();
+        d.ctl("start", "rp").assertOk();
+        int leader = d.awaitLeader("rp", 0);
+        for (int i = 0; i < 2; i++) { // killed: exit 137, a failure, restarted
+            d.ctl("kill", "--kill-whom=leader", "-s", "SIGKILL", "rp").assertOk();
+            leader = d.awaitLeader("rp", leader);
+        }
+        d.ctl("kill", "--kill-whom=leader", "-s", "9", "rp").assertOk(); // the 4th start would exceed the burst of 3
+        d.awaitGone("rp");
+        TestDaemon.await(() -> read(d.logs.resolve("rp.log")).contains("Start request repeated too quickly"),
+                "no start-limit note in the log");
+        assertThat(count(read(d.logs.resolve("rp.log")), "marker-42-boot")).isEqualTo(3);
+        assertThat(TestDaemon.initsOf("rp")).isZero();
+    }
+
+    @Test
+    void enabledMachinesStartWithTheDaemon() throws Exception {
+        d.image("en", BB_NSPAWN, BB_INIT);
+        d.start();
+        d.ctl("enable", "en").assertOk();
+        assertThat(Files.readAllLines(d.enabled)).contains("en");
+        d.stop();
+        d.start();
+        d.awaitLeader("en", 0);
+        d.ctl("disable", "en").assertOk();
+        assertThat(Files.readAllLines(d.enabled)).doesNotContain("en");
+        d.ctl("poweroff", "en").assertOk();
+        d.awaitGone("en");
+        d.stop();
+        d.start();
+        Thread.sleep(1000);
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+    }
+
+    @Test
+    void machinesSurviveADaemonCrashAndAreAdopted() throws Exception {
+        d.image("a1", BB_NSPAWN, BB_INIT);
+        d.image("a2", BB_NSPAWN + "[X-Jspawn]\nRestart=always\nRestartSec=0\n", BB_INIT);
+        d.start();
+        d.ctl("start", "a1", "a2").assertOk();
+        int l1 = d.awaitLeader("a1", 0), l2 = d.awaitLeader("a2", 0);
+        TestDaemon.await(() -> read(d.logs.resolve("a1.log")).contains("marker-42-boot"), "a1 did not boot");
+        d.kill9();
+        Thread.sleep(500);
+        assertThat(Proc.running(l1)).isTrue();
+        assertThat(Proc.running(l2)).isTrue();
+        d.start();
+        assertThat(d.ctl("list").stdout()).contains("\na1 ", "\na2 ", "2 machines listed.");
+        assertThat(d.leader("a1")).isEqualTo(l1);
+        d.ctl("start", "a1").assertOk(); // no second copy
+        assertThat(TestDaemon.initsOf("a1")).isEqualTo(1);
+        // the console log goes on without the daemon and after it: a line typed now is there
+        try (Pty p = Pty.start(ctlCommand("console", "a1"))) {
+            p.expect("Connected to machine a1", Duration.ofSeconds(30));
+            p.send("echo typed-$((7*6))\n");
+            p.expect("typed-42", Duration.ofSeconds(30));
+            p.send("\u001d\u001d\u001d");
+            p.expect("Connection to machine a1 terminated", Duration.ofSeconds(30));
+            assertThat(p.waitFor(Duration.ofSeconds(30))).isZero();
+        }
+        assertThat(d.leader("a1")).isEqualTo(l1); // detaching leaves it running
+        Result logs = d.ctl("logs", "a1").assertOk();
+        assertThat(logs.stdout()).contains(" a1: marker-42-boot", " a1: typed-42");
+        assertThat(d.ctl("logs", "-n", "1", "-o", "cat", "a1").stdout().lines().count()).isEqualTo(1);
+        assertThat(d.ctl("logs", "--since=-1h", "a1").stdout()).contains("marker-42-boot");
+        assertThat(d.ctl("logs", "--since=2999-01-01", "a1").stdout()).isEmpty();
+        // restart policies resume: a2 (Restart=always) killed comes back under the new daemon
+        d.ctl("kill", "--kill-whom=leader", "-s", "KILL", "a2").assertOk();
+        int l2b = d.awaitLeader("a2", l2);
+        assertThat(l2b).isNotEqualTo(l2);
+        // poweroff works on an adopted machine, and the monitor cleans up (the machine's cgroup goes)
+        d.ctl("poweroff", "a1").assertOk();
+        d.awaitGone("a1");
+        assertThat(TestDaemon.initsOf("a1")).isZero();
+        d.ctl("terminate", "a2").assertOk();
+        d.awaitGone("a2");
+        assertThat(TestDaemon.initsOf("a2")).isZero();
+    }
+
+    @Test
+    void badInputIsRefusedAndChangesNothing() throws Exception {
+        d.image("ok", BB_NSPAWN, BB_INIT);
+        d.start();
+        d.ctl("start", "ok").assertOk();
+        int leader = d.awaitLeader("ok", 0);
+        expectError(d.ctl("status", "nope"), "Could not get path to machine: No machine 'nope' known");
+        expectError(d.ctl("poweroff", "nope"), "No machine 'nope' known");
+        expectError(d.ctl("terminate", "nope", "ok2"), "No machine 'nope' known");
+        expectError(d.ctl("start", "missing"), "No image 'missing' in " + d.images);
+        expectError(d.ctl("start", "../etc"), "Invalid machine name: ../etc");
+        expectError(d.ctl("kill", "-s", "SIGNOPE", "ok"), "Failed to parse signal string SIGNOPE.");
+        expectError(d.ctl("kill", "--kill-whom=everyone", "ok"), "Invalid --kill-whom= value: everyone");
+        expectError(d.ctl("frobnicate"), "Unknown command verb 'frobnicate'.");
+        expectError(d.ctl("--frobnicate", "list"), "unrecognized option '--frobnicate'");
+        expectError(d.ctl("status"), "Too few arguments.");
+        expectError(d.ctl("logs", "nolog"), "No log for machine 'nolog'");
+        expectError(d.ctl("shell", "ok"), "not supported yet");
+        Result nonRoot = withEnv(Proc.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                Jspawn.basedir().resolve("bin/jmachinectl").toString(), "list")).run();
+        expectError(nonRoot, "Permission denied");
+        assertThat(d.leader("ok")).isEqualTo(leader);
+        assertThat(d.ctl("list", "--no-legend").stdout().lines().toList()).hasSize(1);
+        assertThat(d.ctl("--version").stdout()).contains("jspawn");
+        assertThat(d.ctl("--help").stdout()).contains("list-images");
+        assertThat(d.ctl("list-images").stdout()).contains("ok   directory no").endsWith("1 images listed.\n");
+    }
+
+    private Proc withEnv(Proc p) {
+        return d.withEnv(p);
+    }
+
+    private List<String> ctlCommand(String... args) {
+        List<String> c = new java.util.ArrayList<>(List.of("env"));
+        d.env().forEach((k, v) -> c.add(k + "=" + v));
+        c.add(Jspawn.basedir().resolve("bin/jmachinectl").toString());
+        c.addAll(List.of(args));
+        return c;
+    }
+
+    private static void expectError(Result r, String message) {
+        assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
+        assertThat(r.stderr()).as(r.describe()).contains(message);
+    }
+
+    static String read(Path p) {
+        try {
+            return Files.exists(p) ? Files.readString(p) : "";
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    static int count(String s, String what) {
+        int n = 0;
+        for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) n++;
+        return n;
+    }
+}
