@@ -33,6 +33,12 @@ ln -sfn "$JAVA_HOME/bin/java" "$lib/java"
 # its own, else it runs lib/jspawn/jspawn-jvm.
 install -m 0755 target/classes/jspawn-stub "$prefix/bin/jspawn"
 install -m 0755 scripts/lib/jmachined "$prefix/bin/jmachined"
+install -m 0755 scripts/lib/jmachinectl "$prefix/bin/jmachinectl"
+# Service files for the host's init (not enabled here): systemd units, and a sysv/OpenRC script.
+install -d "$prefix/share/jspawn/dist" "$prefix/share/doc/jspawn"
+install -m 0644 dist/jmachined.service dist/jspawn@.service dist/machines.target "$prefix/share/jspawn/dist/"
+install -m 0755 dist/jmachined.init "$prefix/share/jspawn/dist/jmachined.init"
+install -m 0644 docs/machine-api.md "$prefix/share/doc/jspawn/machine-api.md"
 # The JDK's AOT cache makes every start skip class loading and linking; it is made by one training run.
 ./scripts/mkrootfs-busybox.sh /var/lib/machines/busybox >/dev/null
 rm -f "$lib/jspawn.aot"
@@ -40,7 +46,14 @@ rm -f "$lib/jspawn.aot"
     -XX:-UsePerfData --enable-native-access=ALL-UNNAMED -Djspawn.stub="$lib/jspawn-stub" -cp "$lib/jspawn.jar" \
     dev.jspawn.cli.Jspawn -q -D /var/lib/machines/busybox /bin/true </dev/null >/dev/null 2>&1 \
     || echo "warning: could not create the AOT cache (jspawn works, but starts slower), ignoring" >&2
-echo "Installed jspawn and jmachined in $prefix/bin (library in $lib)."
+# jmachinectl's cache: its training run calls `list` on a stand-in daemon of its own (no jmachined needed).
+rm -f "$lib/jmachinectl.aot"
+JMACHINECTL_TRAINING=1 "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$lib/jmachinectl.aot" -XX:+UseSerialGC \
+    -XX:TieredStopAtLevel=1 -XX:-UsePerfData --enable-native-access=ALL-UNNAMED -cp "$lib/jspawn.jar" \
+    dev.jspawn.machinectl.Jmachinectl </dev/null >/dev/null 2>&1 \
+    || echo "warning: could not create jmachinectl's AOT cache (it works, but starts slower), ignoring" >&2
+echo "Installed jspawn, jmachined and jmachinectl in $prefix/bin (library in $lib)."
+echo "Service files for systemd and sysv/OpenRC: $prefix/share/jspawn/dist (see docs/architecture.md)."
 echo "Start jmachined (in the foreground, under any init) for fast container starts."
 
 if [ -n "$demo" ]; then

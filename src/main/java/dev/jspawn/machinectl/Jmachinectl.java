@@ -4,7 +4,6 @@ import dev.jspawn.daemon.MachineClient;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -116,10 +115,8 @@ public final class Jmachinectl {
         } catch (MachineClient.CallException e) {
             err.println(e.getMessage());
             return 1;
-        } catch (NoSuchFileException | java.net.ConnectException e) {
-            err.println("Failed to connect to jmachined at " + socket + ": "
-                    + (e instanceof NoSuchFileException ? "No such file or directory" : "Connection refused")
-                    + " (is jmachined running?)");
+        } catch (NotConnected e) {
+            err.println("Failed to connect to jmachined at " + socket + ": " + e.getMessage() + " (is jmachined running?)");
             return 1;
         } catch (IOException e) {
             err.println("jmachinectl: " + e.getMessage());
@@ -141,8 +138,21 @@ public final class Jmachinectl {
         max(rest, n);
     }
 
+    /** No daemon to talk to. */
+    static final class NotConnected extends IOException {
+        NotConnected(String m) {
+            super(m);
+        }
+    }
+
     MachineClient client() throws IOException {
-        if (client == null) client = MachineClient.connect(socket);
+        if (client == null) {
+            try {
+                client = MachineClient.connect(socket);
+            } catch (IOException e) {
+                throw new NotConnected(e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+        }
         return client;
     }
 

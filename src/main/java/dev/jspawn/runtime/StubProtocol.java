@@ -29,5 +29,5 @@ public final class StubProtocol {
 
     public static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
             MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,
-            MSG_NOTIFY = 11, MSG_ADOPT = 12, MSG_CONSOLE = 13, MSG_CONSOLE_DATA = 14, MSG_WINSIZE = 15;
+            MSG_NOTIFY = 11, MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15, MSG_WINSIZE = 16;
 }

@@ -73,12 +73,12 @@ class JmachinedTest {
                     "Class=container\n", "RootDirectory=" + tree + "\n", "State=running\n");
             assertThat(d.ctl("show", "-p", "Name,Class", "fg1").stdout()).isEqualTo("Name=fg1\nClass=container\n");
             // Name clash: a second fg1 is refused before anything is created, the first one is untouched.
-            Result clash = jspawn("-q", "-D", tree.toString(), "-M", "fg1", "/bin/true").run();
+            Result clash = jspawn("-q", "-D", copy("c1").toString(), "-M", "fg1", "/bin/true").run();
             assertThat(clash.exitCode()).isEqualTo(1);
             assertThat(clash.stderr()).contains("Machine 'fg1' already exists");
             assertThat(d.leader("fg1")).isEqualTo(leader);
             // Through the planner (the C client), the daemon registers the machine itself.
-            try (Proc.Running p = d.withEnv(Jspawn.cmd("-q", "-D", tree.toString(), "-M", "fg2", "/bin/sleep", "600"))
+            try (Proc.Running p = d.withEnv(Jspawn.cmd("-q", "-D", copy("c2").toString(), "-M", "fg2", "/bin/sleep", "600"))
                     .env("JSPAWN_NO_PLANNER", "").start()) {
                 int l2 = d.awaitLeader("fg2", 0);
                 assertThat(d.ctl("list").stdout()).contains("\nfg2 ", "2 machines listed.");
@@ -234,6 +234,10 @@ class JmachinedTest {
         expectError(d.ctl("status"), "Too few arguments.");
         expectError(d.ctl("logs", "nolog"), "No log for machine 'nolog'");
         expectError(d.ctl("shell", "ok"), "not supported yet");
+        // A non-root caller reaches the socket (0666) and is refused by the daemon (SO_PEERCRED).
+        for (Path p = d.dir; !p.equals(tmp.getParent()); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         Result nonRoot = withEnv(Proc.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                 Jspawn.basedir().resolve("bin/jmachinectl").toString(), "list")).run();
         expectError(nonRoot, "Permission denied");
@@ -242,6 +246,11 @@ class JmachinedTest {
         assertThat(d.ctl("--version").stdout()).contains("jspawn");
         assertThat(d.ctl("--help").stdout()).contains("list-images");
         assertThat(d.ctl("list-images").stdout()).contains("ok   directory no").endsWith("1 images listed.\n");
+    }
+
+    /** A private busybox tree (one tree cannot run twice at once: nspawn's lock). */
+    private Path copy(String name) throws java.io.IOException {
+        return Fixtures.freshBusyboxCopy(Files.createDirectories(tmp.resolve(name)));
     }
 
     private Proc withEnv(Proc p) {

@@ -54,6 +54,7 @@ final class TestDaemon implements AutoCloseable {
     }
 
     TestDaemon start() throws Exception {
+        Files.deleteIfExists(planner); // left by a killed daemon: wait for the new one's
         daemon = withEnv(Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString())).timeout(Duration.ofMinutes(30)).start();
         await(() -> Files.exists(planner), "jmachined did not start: " + daemon.stderr());
         return this;
@@ -136,7 +137,7 @@ final class TestDaemon implements AutoCloseable {
     /** Terminates every machine still listed, then stops the daemon. */
     @Override
     public void close() throws Exception {
-        if (daemon == null && Files.exists(api)) start(); // restarted to clean up what a killed one left
+        if (daemon == null && Files.exists(api) && Files.exists(state)) start(); // restarted to clean up what a killed one left
         if (daemon != null) {
             for (String line : ctl("list", "--no-legend").stdout().split("\n")) {
                 String name = line.split(" ")[0];
