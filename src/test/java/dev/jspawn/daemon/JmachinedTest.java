@@ -217,6 +217,28 @@ class JmachinedTest {
     }
 
     @Test
+    void theConsoleLogIsBoundedAndRotatedWithoutGaps() throws Exception {
+        // 3000 numbered lines of ~100 bytes (300 KB) with JSPAWN_LOG_MAX=64 KiB (TestDaemon): only the
+        // newest lines stay, in NAME.log.1 and NAME.log, without a gap between the two files.
+        d.image("chatty", BB_NSPAWN, "::sysinit:/bin/sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); "
+                + "echo line-$i-" + "x".repeat(80) + "; done; echo all-written'", "::respawn:-/bin/sh");
+        d.start();
+        d.ctl("start", "chatty").assertOk();
+        Path log = d.logs.resolve("chatty.log"), old = d.logs.resolve("chatty.log.1");
+        TestDaemon.await(() -> read(log).contains("all-written") || read(old).contains("all-written"), "not all written");
+        assertThat(Files.size(log)).isLessThanOrEqualTo(65536 + 16384 + 64 * 200);
+        assertThat(Files.size(old)).isLessThanOrEqualTo(65536 + 16384 + 64 * 200);
+        List<Integer> numbers = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("line-(\\d+)-").matcher(read(old) + read(log));
+        while (m.find()) numbers.add(Integer.parseInt(m.group(1)));
+        assertThat(numbers).isNotEmpty().endsWith(3000);
+        for (int i = 1; i < numbers.size(); i++) assertThat(numbers.get(i)).isEqualTo(numbers.get(i - 1) + 1);
+        assertThat(numbers.get(0)).isGreaterThan(1); // the oldest were dropped: the log is bounded
+        d.ctl("terminate", "chatty").assertOk();
+        d.awaitGone("chatty");
+    }
+
+    @Test
     void badInputIsRefusedAndChangesNothing() throws Exception {
         d.image("ok", BB_NSPAWN, BB_INIT);
         d.start();
