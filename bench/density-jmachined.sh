@@ -12,7 +12,10 @@
 #   machine.slice memcg   rss + shmem + kmem of the cgroup-v1 memory cgroup machine.slice, which holds
 #                         every machine: its processes, its monitor (jspawn-stub) and the kernel memory
 #                         charged to them (page tables, namespaces, mounts, ptys)
-#   daemon RSS            growth of the jmachined JVM (threads, registry) while it supervises N machines
+#   daemon RSS            growth of the jmachined JVM (threads, registry) while it supervises N machines;
+#                         one machine is started and stopped before the first sample, so the JVM's
+#                         one-time warm-up (classes, compiled code), paid once per host, is not
+#                         divided among the N
 #   per machine           (memcg delta + daemon RSS delta) / N: what one more machine costs the host
 #   MemAvailable delta    global, includes everything else that ran meanwhile
 # Also times `jmachinectl list` with the N machines (RUNS runs, median and min).
@@ -48,6 +51,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$W/images" "$W/nspawn"
+cp -a "$ROOTFS" "$W/images/warmup"
+printf '::respawn:/bin/sleep 3599\n' > "$W/images/warmup/etc/inittab"
+printf '[Exec]\nKillSignal=SIGUSR2\n' > "$W/nspawn/warmup.nspawn"
 for i in $(seq -w 1 "$N"); do
     n=bench-m$i; names+=("$n")
     cp -a "$ROOTFS" "$W/images/$n"
@@ -76,7 +82,11 @@ PY
 DAEMON=$!
 for _ in $(seq 100); do [ -S "$JSPAWN_SOCKET" ] && break; sleep 0.1; done
 "$CTL" list >/dev/null   # the AOT cache is made on the first run after a build
-sync; sleep 1
+"$CTL" start warmup
+for _ in $(seq 100); do "$CTL" show warmup >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1; "$CTL" terminate warmup
+for _ in $(seq 100); do "$CTL" show warmup >/dev/null 2>&1 || break; sleep 0.1; done
+sync; sleep 3
 sample > "$OUT/before.json"
 t0=$EPOCHREALTIME
 "$CTL" start "${names[@]}"

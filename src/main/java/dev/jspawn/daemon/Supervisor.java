@@ -195,6 +195,26 @@ final class Supervisor {
         return true;
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong lastStart = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Once starts have settled (2 s without one), a full collection lets the heap shrink back
+     * (-XX:MaxHeapFreeRatio): what a burst of starts allocated is not kept for the machines' lifetime.
+     */
+    static void compactSoon() {
+        long mine = lastStart.incrementAndGet();
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (lastStart.get() == mine) System.gc();
+        }, "compact");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** One run of the container inside this JVM; the exit code as jspawn reports it. */
     private int runOnce(Managed m, Prepared p) {
         PrintStream err = new PrintStream(new LogStream(cfg, m.name), true, StandardCharsets.UTF_8);
@@ -225,6 +245,7 @@ final class Supervisor {
                 public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
                     registry.register(new Machine(m.name, "container", "jspawn", leader, Machine.startTime(leader),
                             s.directory().toString(), Instant.now().toEpochMilli() * 1000, true, cgroupPath(cg)));
+                    compactSoon();
                     return () -> registry.unregister(m.name, leader);
                 }
 
