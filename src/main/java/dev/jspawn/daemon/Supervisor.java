@@ -350,7 +350,15 @@ final class Supervisor {
             }
             try {
                 Files.createDirectories(cfg.logDir());
-                Files.writeString(cfg.logFile(name), out, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Path f = cfg.logFile(name);
+                // The console's last line may still be open (a prompt): ours starts on a line of its own.
+                if (Files.exists(f) && Files.size(f) > 0) {
+                    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(f.toFile(), "r")) {
+                        r.seek(r.length() - 1);
+                        if (r.read() != '\n') out.insert(0, '\n');
+                    }
+                }
+                Files.writeString(f, out, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             } catch (IOException ignored) {
                 // the log is best effort
             }
