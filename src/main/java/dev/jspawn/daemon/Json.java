@@ -194,41 +194,41 @@ public final class Json {
         return b.toString();
     }
 
+    /** An if-chain rather than a pattern switch: no SwitchBootstraps on jmachinectl's start path. */
     private static void write(StringBuilder b, Object v) {
-        switch (v) {
-            case null -> b.append("null");
-            case String str -> quote(b, str);
-            case Boolean bool -> b.append(bool);
-            case Integer n -> b.append(n);
-            case Long n -> b.append(n);
-            case Double d -> {
-                if (d.isNaN() || d.isInfinite()) throw new IllegalArgumentException("JSON has no " + d);
-                b.append(d);
+        if (v == null) {
+            b.append("null");
+        } else if (v instanceof String str) {
+            quote(b, str);
+        } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long) {
+            b.append(v);
+        } else if (v instanceof Double d) {
+            if (d.isNaN() || d.isInfinite()) throw new IllegalArgumentException("JSON has no " + d);
+            b.append(d);
+        } else if (v instanceof Number n) {
+            b.append(n);
+        } else if (v instanceof Map<?, ?> m) {
+            b.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (!first) b.append(',');
+                first = false;
+                quote(b, String.valueOf(e.getKey()));
+                b.append(':');
+                write(b, e.getValue());
             }
-            case Number n -> b.append(n);
-            case Map<?, ?> m -> {
-                b.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (!first) b.append(',');
-                    first = false;
-                    quote(b, String.valueOf(e.getKey()));
-                    b.append(':');
-                    write(b, e.getValue());
-                }
-                b.append('}');
+            b.append('}');
+        } else if (v instanceof Iterable<?> l) {
+            b.append('[');
+            boolean first = true;
+            for (Object x : l) {
+                if (!first) b.append(',');
+                first = false;
+                write(b, x);
             }
-            case Iterable<?> l -> {
-                b.append('[');
-                boolean first = true;
-                for (Object x : l) {
-                    if (!first) b.append(',');
-                    first = false;
-                    write(b, x);
-                }
-                b.append(']');
-            }
-            default -> throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
+            b.append(']');
+        } else {
+            throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
         }
     }
 
