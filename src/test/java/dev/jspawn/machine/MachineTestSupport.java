@@ -98,6 +98,33 @@ final class MachineTestSupport {
         return c;
     }
 
+    /** Runs CMD in the container as root (Shell semantics), stdin /dev/null, output captured through files. */
+    static dev.jspawn.testing.Result inside(Leader leader, Path tmp, String... cmd) {
+        try {
+            return capture(Shell.request(leader, null, List.of(cmd), List.of(), false, null), tmp);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Runs a request with stdout/stderr into files (the daemon's way: descriptors passed in). */
+    static dev.jspawn.testing.Result capture(Enter.Request r, Path tmp) throws IOException {
+        Path out = Files.createTempFile(tmp, "out", ""), err = Files.createTempFile(tmp, "err", "");
+        int in = dev.jspawn.sys.Syscalls.open("/dev/null", dev.jspawn.sys.Syscalls.O_RDONLY | dev.jspawn.sys.Syscalls.O_CLOEXEC, 0);
+        int o = dev.jspawn.sys.Syscalls.open(out.toString(), dev.jspawn.sys.Syscalls.O_WRONLY | dev.jspawn.sys.Syscalls.O_CLOEXEC, 0);
+        int e = dev.jspawn.sys.Syscalls.open(err.toString(), dev.jspawn.sys.Syscalls.O_WRONLY | dev.jspawn.sys.Syscalls.O_CLOEXEC, 0);
+        int st;
+        try (Enter.Session s = Enter.start(r.withStdio(new int[] {in, o, e}))) {
+            st = s.waitFor();
+        } finally {
+            dev.jspawn.sys.Syscalls.close(in);
+            dev.jspawn.sys.Syscalls.close(o);
+            dev.jspawn.sys.Syscalls.close(e);
+        }
+        return new dev.jspawn.testing.Result(r.argv(), Enter.exitCode(st), Files.readString(out), Files.readString(err),
+                Duration.ZERO);
+    }
+
     static Path busybox() {
         return Fixtures.busyboxTree();
     }

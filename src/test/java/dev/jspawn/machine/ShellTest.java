@@ -44,21 +44,8 @@ class ShellTest {
         HostState.capture().assertSameAs(before);
     }
 
-    /** Runs a request with stdout/stderr into files (the daemon's way: descriptors passed in). */
     private Result enter(Enter.Request r) throws IOException {
-        Path out = tmp.resolve("out"), err = tmp.resolve("err");
-        int in = Syscalls.open("/dev/null", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
-        int o = Syscalls.open(out.toString(), Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_CLOEXEC | 01000, 0600);
-        int e = Syscalls.open(err.toString(), Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_CLOEXEC | 01000, 0600);
-        int st;
-        try (Enter.Session s = Enter.start(r.withStdio(new int[] {in, o, e}))) {
-            st = s.waitFor();
-        } finally {
-            Syscalls.close(in);
-            Syscalls.close(o);
-            Syscalls.close(e);
-        }
-        return new Result(r.argv(), Enter.exitCode(st), Files.readString(out), Files.readString(err), Duration.ZERO);
+        return MachineTestSupport.capture(r, tmp);
     }
 
     private Result shell(String user, List<String> cmd, List<String> env) throws IOException {
