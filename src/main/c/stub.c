@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/mount.h>
@@ -1286,8 +1287,11 @@ static int enter_main(const char *fdarg) {
     close(rootfd);
 
     if (flags & ENTER_BIND) {
-        /* Skip the exec fields: uid, gid, groups, bounding set, filter, cwd, fallback, path, argv, env. */
-        get_u32(&p); get_u32(&p);
+        /*
+         * uid/gid: who creates the mount point (the container's root as the host sees it, so that an
+         * id-mapped root accepts the new inode); then skip the other exec fields.
+         */
+        uint32_t fsuid = get_u32(&p), fsgid = get_u32(&p);
         uint32_t ng = get_u32(&p);
         for (uint32_t i = 0; i < ng; i++) get_u32(&p);
         get_u64(&p);
@@ -1301,6 +1305,8 @@ static int enter_main(const char *fdarg) {
         const char *target = get_str(&p);
         if (!target) bad_plan("bind target missing");
         if (flags & (ENTER_MKDIR | ENTER_MKFILE)) {
+            setfsgid(fsgid);
+            setfsuid(fsuid); /* per process here; back to 0 below restores the file capabilities */
             char parent_dir[4096];
             snprintf(parent_dir, sizeof parent_dir, "%s", target);
             char *slash = strrchr(parent_dir, '/');
@@ -1317,6 +1323,8 @@ static int enter_main(const char *fdarg) {
                 if (f < 0) return enter_fail(ENTER_STEP_MKDIR, errno);
                 close(f);
             }
+            setfsuid(0);
+            setfsgid(0);
         }
         if (syscall(SYS_move_mount, passed[0], "", AT_FDCWD, target, 0x4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
             return enter_fail(ENTER_STEP_MOUNT, errno);

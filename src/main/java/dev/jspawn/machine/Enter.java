@@ -201,7 +201,9 @@ public final class Enter {
      * {@code mkdir}: 0 none, {@link #ENTER_MKDIR} or {@link #ENTER_MKFILE} to create the mount point.
      */
     static void attach(Leader leader, int treeFd, String target, int mkdir) throws IOException {
-        Request r = new Request(leader, "/", List.of("-"), List.of(), 0, 0, new int[0], "/", false, null, -1L, null);
+        // the mount point is created as the container's root (host ids), which an id-mapped root requires
+        int uid = leader.userNamespaced() ? leader.uidMap().toHost(0) : 0, gid = leader.userNamespaced() ? leader.gidMap().toHost(0) : 0;
+        Request r = new Request(leader, "/", List.of("-"), List.of(), uid, gid, new int[0], "/", false, null, -1L, null);
         byte[] msg = encode(r, ENTER_BIND | mkdir, leader.namespacesToJoin() & 0x00020000 /* mnt only */, List.of(), target);
         try (Session s = spawn(msg, new int[] {treeFd})) {
             for (;;) {
