@@ -1,5 +1,6 @@
 package dev.jspawn.machine;
 
+import dev.jspawn.seccomp.SeccompFilters;
 import dev.jspawn.sys.IpcSyscalls;
 import dev.jspawn.sys.Syscalls;
 
@@ -54,9 +55,16 @@ public final class Enter {
             if (stdio != null && stdio.length != 3) throw new IllegalArgumentException("stdio needs 3 descriptors");
         }
 
-        /** Root, in /, no pty, inherited stdio, the leader's bounding set, no seccomp filter. */
+        /**
+         * Root, in /, no pty, inherited stdio, the leader's bounding set, and nspawn's default seccomp
+         * filter for that bounding set when the leader runs under a filter (the kernel does not tell
+         * which one; a caller that knows the machine's --system-call-filter= passes its program with
+         * {@link #withSeccomp}).
+         */
         public static Request of(Leader leader, String path, List<String> argv, List<String> env) throws MachineException {
-            return new Request(leader, path, argv, env, 0, 0, new int[] {0}, "/", false, null, leader.boundingSet(), null);
+            long bounding = leader.boundingSet();
+            byte[] filter = leader.seccompFiltered() ? SeccompFilters.cachedDefault(bounding) : null;
+            return new Request(leader, path, argv, env, 0, 0, new int[] {0}, "/", false, null, bounding, filter);
         }
 
         public Request withUser(int uid, int gid, int[] groups) {

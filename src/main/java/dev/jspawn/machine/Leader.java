@@ -94,6 +94,17 @@ public record Leader(int pid) {
         throw new MachineException("No CapBnd: in " + proc().resolve("status"));
     }
 
+    /**
+     * Whether the leader runs under a seccomp filter (Seccomp: 2 in /proc/PID/status), as every container
+     * does unless started with SYSTEMD_SECCOMP=0.
+     */
+    public boolean seccompFiltered() throws MachineException {
+        for (String line : read("status").split("\n")) {
+            if (line.startsWith("Seccomp:")) return line.substring(8).trim().equals("2");
+        }
+        return false;
+    }
+
     /** The leader's environment (/proc/PID/environ), e.g. $container and $container_uuid. */
     public Map<String, String> environment() throws MachineException {
         Map<String, String> env = new LinkedHashMap<>();

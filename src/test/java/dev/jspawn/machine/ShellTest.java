@@ -74,6 +74,9 @@ class ShellTest {
         Result s = shell(null, List.of(PROBE, "status"), List.of()).assertOk();
         assertThat(s.kv("CapBnd")).isEqualTo(String.format("%016x", machine.leader().boundingSet()));
         assertThat(s.kv("NoNewPrivs")).isEqualTo("0");
+        assertThat(s.kv("Seccomp")).as("under nspawn's filter, as the leader").isEqualTo("2");
+        Result k = shell(null, List.of(PROBE, "syscall", "keyctl"), List.of()).assertOk();
+        assertThat(k.kv("errno")).as("keyctl is not in nspawn's allow list").isIn("EPERM", "ENOSYS");
     }
 
     private static String nsOf(int pid, String ns) throws IOException {
