@@ -1,5 +1,6 @@
 package dev.jspawn.machine;
 
+import dev.jspawn.cgroup.CgroupLayout;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -8,8 +9,10 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The enter request's numbers and layout agree with stub.c's enter mode. */
 class EnterProtocolTest {
@@ -81,6 +84,32 @@ class EnterProtocolTest {
         assertThat(id.identity()).isTrue();
         assertThat(id.toHost(1000)).isEqualTo(1000);
         assertThat(id.toContainer(1000)).isEqualTo(1000);
+    }
+
+    @Test
+    void cgroupsOfTheLeaderPerHierarchy() {
+        var v1 = List.of(new CgroupLayout.Hierarchy(Path.of("/sys/fs/cgroup/memory"), false, Set.of("memory")),
+                new CgroupLayout.Hierarchy(Path.of("/sys/fs/cgroup/cpu,cpuacct"), false, Set.of("cpu", "cpuacct")),
+                new CgroupLayout.Hierarchy(Path.of("/sys/fs/cgroup/systemd"), false, Set.of("name=systemd")),
+                new CgroupLayout.Hierarchy(Path.of("/sys/fs/cgroup/unified"), true, Set.of()));
+        String procCgroup = "4:memory:/machine.slice/machine-a.scope\n"
+                + "3:cpu,cpuacct:/machine.slice/machine-a.scope\n"
+                + "1:name=systemd:/machine.slice/machine-a.scope/init.scope\n"
+                + "0::/machine.slice/machine-a.scope\n";
+        assertThat(Leader.cgroupProcsFiles(procCgroup, v1)).containsExactly(
+                Path.of("/sys/fs/cgroup/memory/machine.slice/machine-a.scope/cgroup.procs"),
+                Path.of("/sys/fs/cgroup/cpu,cpuacct/machine.slice/machine-a.scope/cgroup.procs"),
+                Path.of("/sys/fs/cgroup/systemd/machine.slice/machine-a.scope/init.scope/cgroup.procs"),
+                Path.of("/sys/fs/cgroup/unified/machine.slice/machine-a.scope/cgroup.procs"));
+        var v2 = List.of(new CgroupLayout.Hierarchy(Path.of("/sys/fs/cgroup"), true, Set.of("memory")));
+        assertThat(Leader.cgroupProcsFiles("0::/machine.slice/machine-a.scope/payload\n", v2))
+                .as("v2: the leader's own cgroup, payload/ of the scope")
+                .containsExactly(Path.of("/sys/fs/cgroup/machine.slice/machine-a.scope/payload/cgroup.procs"));
+    }
+
+    @Test
+    void aGoneLeaderIsNamed() {
+        assertThatThrownBy(() -> Leader.of(Integer.MAX_VALUE)).hasMessage("No process 2147483647 (the machine's leader is gone)");
     }
 
     private static String str(ByteBuffer b) {
