@@ -1264,7 +1264,13 @@ static int enter_main(const char *fdarg) {
         if (rc < 0) return enter_fail(ENTER_STEP_CGROUP, -rc);
     }
 
-    /* Every descriptor is opened before any namespace is joined (after that, /proc is another one). */
+    /*
+     * Every descriptor is opened before any namespace is joined (after that, /proc is another one), and
+     * all of them from one process: a pidfd taken first must still be alive after the last open, else
+     * the leader died meanwhile and its pid may name another process now.
+     */
+    int leader_fd = (int)syscall(434 /* pidfd_open */, leader, 0);
+    if (leader_fd < 0) return enter_fail(ENTER_STEP_OPEN_NS, errno);
     int nsfd[ENTER_NNS];
     char path[64];
     for (size_t i = 0; i < ENTER_NNS; i++) {
@@ -1277,6 +1283,8 @@ static int enter_main(const char *fdarg) {
     snprintf(path, sizeof path, "/proc/%d/root", (int)leader);
     int rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) return enter_fail(ENTER_STEP_ROOT, errno);
+    if (syscall(424 /* pidfd_send_signal */, leader_fd, 0, NULL, 0) < 0) return enter_fail(ENTER_STEP_ROOT, ESRCH);
+    close(leader_fd);
     /* The user namespace first: then the stub has every capability over the others it joins. */
     for (size_t i = 0; i < ENTER_NNS; i++) {
         if (nsfd[i] < 0) continue;

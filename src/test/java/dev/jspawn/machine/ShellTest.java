@@ -131,12 +131,15 @@ class ShellTest {
     void ptyIsTheContainersOwnAndTheControllingTerminal() {
         try (Pty p = Pty.start(MachineTestSupport.mainCommand("shell", Integer.toString(machine.leaderPid()), "root"))) {
             p.expect("Connected to machine test\\. Press \\^\\] three times within 1s to exit session\\.", Duration.ofSeconds(30));
-            p.send(PROBE + " isatty; echo TERM=$TERM; exit 5\n");
+            p.send(PROBE + " isatty; echo TERM=$TERM\n");
             p.expect("isatty0=yes", Duration.ofSeconds(10));
             String tty = p.expect("ttyname0=\\S+", Duration.ofSeconds(10));
             assertThat(tty).matches("ttyname0=/dev/pts/\\d+");
             p.expect("ctty=yes", Duration.ofSeconds(10));
             p.expect("TERM=xterm", Duration.ofSeconds(10));
+            p.send("stty size\n");
+            p.expect("24 80", Duration.ofSeconds(10)); // the caller's window size, set on the container's pty
+            p.send("exit 5\n");
             p.expect("Connection to machine test terminated", Duration.ofSeconds(10));
             assertThat(p.waitFor(Duration.ofSeconds(10))).isEqualTo(5);
         }
