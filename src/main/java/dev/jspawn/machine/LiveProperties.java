@@ -38,8 +38,13 @@ public final class LiveProperties {
      *                         machine has no cgroup, or the kernel refused a value
      */
     public static List<String> apply(String slice, String machineName, List<String> assignments) throws CgroupException {
+        return apply(CgroupLayout.detect(), slice, machineName, assignments);
+    }
+
+    /** As {@link #apply(String, String, List)} in a given layout (a daemon's, or a test's fake tree). */
+    public static List<String> apply(CgroupLayout layout, String slice, String machineName, List<String> assignments)
+            throws CgroupException {
         List<String> normalised = normalise(assignments);
-        CgroupLayout layout = CgroupLayout.detect();
         layout.check(CgroupProperties.parse(normalised)); // before opening: nothing is touched on a bad list
         ContainerCgroup cg = layout.open(slice, machineName);
         cg.setProperties(normalised);
