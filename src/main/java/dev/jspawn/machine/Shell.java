@@ -1,6 +1,7 @@
 package dev.jspawn.machine;
 
 import dev.jspawn.runtime.Console;
+import dev.jspawn.runtime.TreePaths;
 import dev.jspawn.runtime.Users;
 import dev.jspawn.spec.ContainerSpec.ConsoleMode;
 import dev.jspawn.sys.Syscalls;
@@ -19,7 +20,8 @@ import java.util.Map;
  * <p>machinectl asks the guest's systemd for a transient unit; jspawn enters the container itself
  * ({@link Enter}), so guests without systemd (busybox) work too. The session gets: the container's
  * namespaces, root and cgroup, the leader's capability bounding set, the user's ids and groups from the
- * container's /etc/passwd and /etc/group, the home directory as working directory (else /), and the
+ * container's /etc/passwd and /etc/group (a login shell missing in the container falls back to /bin/sh, as
+ * jspawn's default command does), the home directory as working directory (else /), and the
  * environment of a systemd service with User= (HOME USER LOGNAME SHELL PATH), $TERM of the caller,
  * $container and $container_uuid of the leader, then the -E/--setenv assignments. With a terminal on
  * stdin the program gets a pty of the container's own devpts, pumped by {@link Console} (three ^]
@@ -62,7 +64,8 @@ public final class Shell {
         }
         Users.User u = Users.lookup(leader.root(), name);
         if (u == null) throw new MachineException("Failed to look up user " + name + " in the container: No such user");
-        String shell = u.shell() == null ? "/bin/sh" : u.shell();
+        String shell = u.shell();
+        if (shell == null || !java.nio.file.Files.isRegularFile(TreePaths.resolve(leader.root(), shell))) shell = "/bin/sh";
         Map<String, String> vars = new LinkedHashMap<>();
         vars.put("PATH", DEFAULT_PATH);
         vars.put("HOME", u.home());
