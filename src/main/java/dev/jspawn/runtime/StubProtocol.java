@@ -14,12 +14,16 @@ package dev.jspawn.runtime;
  *  #5 monitor -> Java  MSG_EXECED, or MSG_FAILED(step, errno): step -1 = clone, -2 = id maps
  *  #6 monitor -> Java  MSG_EXIT(wait status), then the monitor exits
  * </pre>
- *
+
  * <p>Managed mode (machines jmachined starts; the plan names a control socket): the monitor is detached
  * (own session, no parent-death signal), keeps the console pty master, logs it with timestamps, and
  * listens on its control socket for MSG_ADOPT (a restarted daemon: answered MSG_PID(leader), later
  * MSG_EXIT) and MSG_CONSOLE (then MSG_CONSOLE_DATA both ways, MSG_WINSIZE(u16 rows, u16 cols) in).
  * Without the daemon that started it, it cleans up the host side itself (see stub.c's header).
+ *
+ * <p>Enter mode ({@code jspawn-stub --enter FD}) starts with MSG_ENTER, the request of
+ * dev.jspawn.machine.Enter, and reuses MSG_PID, MSG_PTY, MSG_EXECED, MSG_FAILED and MSG_EXIT (#E1..#E5,
+ * documented at enter_main() in stub.c and in Enter).
  */
 public final class StubProtocol {
     private StubProtocol() {}
@@ -29,5 +33,6 @@ public final class StubProtocol {
 
     public static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
             MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,
-            MSG_NOTIFY = 11, MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15, MSG_WINSIZE = 16;
+            MSG_NOTIFY = 11, MSG_ENTER = 12, MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15,
+            MSG_WINSIZE = 16;
 }
