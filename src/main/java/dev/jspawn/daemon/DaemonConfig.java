@@ -17,10 +17,11 @@ import java.util.List;
  *  JSPAWN_ENABLED         (jspawn.enabled)         /etc/jspawn/machines.enabled    machines started at boot
  *  JSPAWN_NSPAWN_DIRS     (jspawn.nspawn.dirs)     /etc/systemd/nspawn:/run/systemd/nspawn
  *  JSPAWN_LOG_MAX         (jspawn.log.max)         4194304                         bytes per log file
+ *  JSPAWN_PROPERTIES_DIR  (jspawn.properties.dir)  /etc/jspawn/properties          NAME.conf: set-property's limits
  * </pre>
  */
 public record DaemonConfig(Path machineSocket, Path plannerSocket, Path stateDir, Path images, Path logDir,
-                           Path enabledFile, List<Path> settingsDirs, int logMax) {
+                           Path enabledFile, List<Path> settingsDirs, int logMax, Path propertiesDir) {
 
     public static DaemonConfig fromEnvironment() {
         return new DaemonConfig(
@@ -31,7 +32,8 @@ public record DaemonConfig(Path machineSocket, Path plannerSocket, Path stateDir
                 Path.of(get("JSPAWN_LOG_DIR", "jspawn.log.dir", "/var/log/jspawn")),
                 Path.of(get("JSPAWN_ENABLED", "jspawn.enabled", "/etc/jspawn/machines.enabled")),
                 paths(get("JSPAWN_NSPAWN_DIRS", "jspawn.nspawn.dirs", "/etc/systemd/nspawn:/run/systemd/nspawn")),
-                Integer.parseInt(get("JSPAWN_LOG_MAX", "jspawn.log.max", "4194304")));
+                Integer.parseInt(get("JSPAWN_LOG_MAX", "jspawn.log.max", "4194304")),
+                Path.of(get("JSPAWN_PROPERTIES_DIR", "jspawn.properties.dir", "/etc/jspawn/properties")));
     }
 
     /**
@@ -43,7 +45,7 @@ public record DaemonConfig(Path machineSocket, Path plannerSocket, Path stateDir
         boolean api = System.getenv("JSPAWN_MACHINE_SOCKET") != null || System.getProperty("jspawn.machine.socket") != null;
         boolean state = System.getenv("JSPAWN_MACHINES_STATE") != null || System.getProperty("jspawn.machines.state") != null;
         return new DaemonConfig(api ? machineSocket : null, Path.of(socket), api || state ? stateDir : null, images, logDir,
-                enabledFile, settingsDirs, logMax);
+                enabledFile, settingsDirs, logMax, propertiesDir);
     }
 
     static String get(String env, String property, String dflt) {
@@ -60,6 +62,11 @@ public record DaemonConfig(Path machineSocket, Path plannerSocket, Path stateDir
 
     public Path machineDir(String name) {
         return stateDir.resolve(name);
+    }
+
+    /** The cgroup properties set-property keeps for a managed machine's next start, one per line. */
+    public Path propertiesFile(String name) {
+        return propertiesDir.resolve(name + ".conf");
     }
 
     public Path logFile(String name) {

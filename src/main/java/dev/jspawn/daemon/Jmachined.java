@@ -128,6 +128,7 @@ public final class Jmachined implements MachineApi.Handler {
             }
             case "Reboot" -> signal(machine(p), 2);
             case "Start" -> supervisor.start(name(p));
+            case "SetProperties" -> r.put("applied", setProperties(machine(p), p));
             case "Enable", "Disable" -> enable(name(p), method.equals("Enable"));
             case "OpenConsole" -> {
                 Machine m = machine(p);
@@ -237,6 +238,39 @@ public final class Jmachined implements MachineApi.Handler {
             // no /proc
         }
         return out;
+    }
+
+    /**
+     * set-property: the limits on the machine's live cgroup (dev.jspawn.machine.LiveProperties, all
+     * checked before any is written), and, for a managed machine without {@code runtime}, kept in its
+     * properties file for the next start (what systemctl set-property's drop-in does).
+     */
+    private List<String> setProperties(Machine m, Map<String, Object> p) throws MachineApi.ApiError {
+        List<String> assignments = new ArrayList<>();
+        if (p.get("assignments") instanceof List<?> l) for (Object o : l) assignments.add(String.valueOf(o));
+        List<String> applied;
+        try {
+            applied = dev.jspawn.machine.LiveProperties.apply(null, m.name(), assignments);
+        } catch (IOException e) {
+            throw new MachineApi.ApiError("InvalidParameter", "Failed to set properties on machine " + m.name() + ": "
+                    + e.getMessage());
+        }
+        if (m.managed() && !Json.bool(p, "runtime")) {
+            synchronized (this) {
+                try {
+                    List<String> kept = dev.jspawn.machine.LiveProperties.merge(supervisor.storedProperties(m.name()), applied);
+                    Files.createDirectories(cfg.propertiesDir());
+                    Path tmp = cfg.propertiesFile(m.name()).resolveSibling(m.name() + ".conf.tmp");
+                    Files.writeString(tmp, String.join("\n", kept) + "\n");
+                    Files.move(tmp, cfg.propertiesFile(m.name()), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    throw new MachineApi.ApiError("Failed", "Applied, but failed to keep them in "
+                            + cfg.propertiesFile(m.name()) + ": " + e.getMessage());
+                }
+            }
+        }
+        return applied;
     }
 
     private synchronized void enable(String name, boolean on) throws MachineApi.ApiError {

@@ -119,12 +119,24 @@ final class Supervisor {
         t.start();
     }
 
+    /** What set-property stored for the machine (applied as --property= at every start). */
+    List<String> storedProperties(String name) {
+        try {
+            List<String> out = new java.util.ArrayList<>();
+            for (String l : Files.readAllLines(cfg.propertiesFile(name))) if (!l.isBlank() && !l.startsWith("#")) out.add(l.strip());
+            return out;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     /** A parsed start: the spec and its restart policy (settings are re-read at every start, as systemd does). */
     record Prepared(ContainerSpec spec, SpawnCommandLine.Parsed parsed, RestartPolicy policy) {}
 
     Prepared prepare(String name) throws IOException {
         List<String> args = new java.util.ArrayList<>(UNIT_OPTIONS);
         args.addAll(networkOptions());
+        for (String p : storedProperties(name)) args.add("--property=" + p);
         args.add("--machine=" + name);
         SpawnCommandLine.Context ctx = new SpawnCommandLine.Context(Path.of("/"), null, List.of(cfg.images()),
                 cfg.settingsDirs(), cfg.images());

@@ -106,10 +106,22 @@ public final class Jmachinectl {
                     max(rest, 0);
                     yield Views.listImages(this);
                 }
-                case "login", "shell", "copy-to", "copy-from", "bind", "set-property" -> {
-                    err.println("Verb '" + verb + "' is not supported yet by jmachinectl.");
-                    yield 1;
+                case "shell" -> EnterVerbs.shell(this, rest);
+                case "login" -> {
+                    max(rest, 1);
+                    yield EnterVerbs.login(this, rest.isEmpty() ? ".host" : rest.get(0));
                 }
+                case "copy-to", "copy-from" -> {
+                    min(rest, 2);
+                    max(rest, 3);
+                    yield EnterVerbs.copy(this, verb.equals("copy-to"), rest);
+                }
+                case "bind" -> {
+                    min(rest, 2);
+                    max(rest, 3);
+                    yield EnterVerbs.bind(this, rest);
+                }
+                case "set-property" -> EnterVerbs.setProperty(this, min(rest, 2));
                 default -> throw new Options.UsageException("Unknown command verb '" + verb + "'.");
             };
         } catch (MachineClient.CallException e) {

@@ -7,7 +7,7 @@ import java.util.List;
 
 /** machinectl's options (getopt_long: options anywhere, "--" ends them, "-abc" bundles). */
 final class Options {
-    boolean help, version, noPager, noLegend, quiet, all, full, value, follow, readOnly, mkdir;
+    boolean help, version, noPager, noLegend, quiet, all, full, value, follow, readOnly, mkdir, force, runtime;
     final List<String> properties = new ArrayList<>();
     String output = "short", killWhom, since, uid;
     int signal = 15;
@@ -25,7 +25,7 @@ final class Options {
     private static final List<String> WITH_ARG = List.of("property", "kill-whom", "signal", "lines", "output", "since",
             "uid", "setenv", "host", "machine", "max-addresses", "verify", "format");
     private static final List<String> NO_ARG = List.of("help", "version", "no-pager", "no-legend", "quiet", "all", "full",
-            "value", "follow", "read-only", "mkdir", "no-ask-password", "force");
+            "value", "follow", "read-only", "mkdir", "no-ask-password", "force", "runtime");
 
     static Options parse(String[] argv) throws UsageException {
         Options o = new Options();
@@ -94,7 +94,10 @@ final class Options {
         switch (name) {
             case "help" -> help = true;
             case "version" -> version = true;
-            case "no-pager", "no-ask-password", "force" -> noPager |= name.equals("no-pager");
+            case "no-pager" -> noPager = true;
+            case "no-ask-password" -> { /* nothing asks */ }
+            case "force" -> force = true;
+            case "runtime" -> runtime = true;
             case "no-legend" -> noLegend = true;
             case "quiet" -> quiet = true;
             case "all" -> all = true;

@@ -239,6 +239,47 @@ class JmachinedTest {
     }
 
     @Test
+    void shellCopyBindAndSetPropertyWorkOnAManagedMachine() throws Exception {
+        d.image("ev", BB_NSPAWN + "[X-Jspawn]\nRestart=on-failure\nRestartSec=0\n", BB_INIT);
+        d.start();
+        d.ctl("start", "ev").assertOk();
+        int leader = d.awaitLeader("ev", 0);
+        Result sh = d.ctl("shell", "ev", "/bin/sh", "-c", "echo in-$((3*14)); cat /etc/test-image");
+        assertThat(sh.exitCode()).as(sh.describe()).isZero();
+        assertThat(sh.stdout()).contains("in-42", "ev");
+        // copy-to, then back with copy-from
+        Path host = Files.writeString(tmp.resolve("hostfile"), "payload-1\n");
+        d.ctl("copy-to", "ev", host.toString(), "/root/copied").assertOk();
+        assertThat(d.ctl("shell", "ev", "/bin/cat", "/root/copied").stdout()).isEqualTo("payload-1\n");
+        d.ctl("copy-from", "ev", "/etc/test-image", tmp.resolve("back").toString()).assertOk();
+        assertThat(Files.readString(tmp.resolve("back"))).isEqualTo("ev");
+        // bind a host directory into the running machine
+        Path src = Files.createDirectories(tmp.resolve("bindsrc"));
+        Files.writeString(src.resolve("x"), "bound\n");
+        d.ctl("bind", "--mkdir", "--read-only", "ev", src.toString(), "/mnt/b").assertOk();
+        assertThat(d.ctl("shell", "ev", "/bin/cat", "/mnt/b/x").stdout()).isEqualTo("bound\n");
+        // set-property: live, and kept for the next start (unless --runtime)
+        d.ctl("set-property", "ev", "TasksMax=77").assertOk();
+        assertThat(pidsMax("ev")).isEqualTo("77");
+        d.ctl("set-property", "--runtime", "ev", "TasksMax=55").assertOk();
+        assertThat(pidsMax("ev")).isEqualTo("55");
+        d.ctl("kill", "--kill-whom=leader", "-s", "KILL", "ev").assertOk(); // restarted (on-failure)
+        d.awaitLeader("ev", leader);
+        assertThat(pidsMax("ev")).isEqualTo("77");
+        d.ctl("terminate", "ev").assertOk();
+        d.awaitGone("ev");
+    }
+
+    /** pids.max of the machine's cgroup (cgroup v1 pids hierarchy, or the v2 payload/ cgroup). */
+    private static String pidsMax(String name) throws java.io.IOException {
+        for (String p : new String[] {"/sys/fs/cgroup/pids/machine.slice/machine-" + name + ".scope/pids.max",
+                "/sys/fs/cgroup/machine.slice/machine-" + name + ".scope/pids.max"}) {
+            if (Files.exists(Path.of(p))) return Files.readString(Path.of(p)).strip();
+        }
+        throw new AssertionError("no pids.max for machine " + name);
+    }
+
+    @Test
     void badInputIsRefusedAndChangesNothing() throws Exception {
         d.image("ok", BB_NSPAWN, BB_INIT);
         d.start();
@@ -255,7 +296,10 @@ class JmachinedTest {
         expectError(d.ctl("--frobnicate", "list"), "unrecognized option '--frobnicate'");
         expectError(d.ctl("status"), "Too few arguments.");
         expectError(d.ctl("logs", "nolog"), "No log for machine 'nolog'");
-        expectError(d.ctl("shell", "ok"), "not supported yet");
+        expectError(d.ctl("shell", "nope"), "No machine 'nope' known");
+        expectError(d.ctl("shell", ".host"), "not supported");
+        expectError(d.ctl("copy-to", "ok"), "Too few arguments.");
+        expectError(d.ctl("set-property", "ok", "TasksMax=lots"), "TasksMax");
         // A non-root caller reaches the socket (0666) and is refused by the daemon (SO_PEERCRED).
         for (Path p = d.dir; !p.equals(tmp.getParent()); p = p.getParent()) {
             Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));

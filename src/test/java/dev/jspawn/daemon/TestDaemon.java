@@ -45,6 +45,7 @@ final class TestDaemon implements AutoCloseable {
         e.put("JSPAWN_ENABLED", enabled.toString());
         e.put("JSPAWN_NSPAWN_DIRS", nspawn.toString());
         e.put("JSPAWN_LOG_MAX", "65536");
+        e.put("JSPAWN_PROPERTIES_DIR", dir.resolve("properties").toString());
         return e;
     }
 
