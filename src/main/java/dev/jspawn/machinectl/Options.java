@@ -85,6 +85,11 @@ final class Options {
                 }
             } else {
                 o.args.add(a);
+                // As machinectl: after `shell NAME`, options belong to the command run in the machine.
+                if (o.args.size() == 2 && o.args.get(0).equals("shell")) {
+                    for (i++; i < argv.length; i++) o.args.add(argv[i]);
+                    break;
+                }
             }
         }
         return o;

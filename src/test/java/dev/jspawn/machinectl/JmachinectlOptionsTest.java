@@ -23,6 +23,14 @@ class JmachinectlOptionsTest {
     }
 
     @Test
+    void optionsAfterShellsMachineBelongToTheCommand() throws Exception {
+        Options o = Options.parse(new String[] {"-q", "shell", "--uid=1000", "m", "/bin/sh", "-c", "ls -l", "--", "-x"});
+        assertThat(o.args).containsExactly("shell", "m", "/bin/sh", "-c", "ls -l", "--", "-x");
+        assertThat(o.uid).isEqualTo("1000");
+        assertThat(o.quiet).isTrue();
+    }
+
+    @Test
     void badOptionsSayWhat() {
         assertThatThrownBy(() -> Options.parse(new String[] {"--nope"})).hasMessage("jmachinectl: unrecognized option '--nope'");
         assertThatThrownBy(() -> Options.parse(new String[] {"-z"})).hasMessage("jmachinectl: invalid option -- 'z'");
