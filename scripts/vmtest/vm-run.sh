@@ -36,7 +36,7 @@
 # busybox-static, e2fsprogs, apt (kernel download).
 set -euo pipefail
 
-IMAGE_REV=1
+IMAGE_REV=3
 D=${VMTEST_DIR:-/var/tmp/jspawn-test/vm}
 CACHE=${CACHE:-/var/tmp/jspawn-test/cache/debian-bookworm.tar.gz}
 ACCEL=${VMTEST_ACCEL:-auto}
@@ -119,6 +119,20 @@ build_image() {
     rm -rf "$D/build/debian/var/lib/jspawn-vm"
     mv "$D/build/debian" "$S/var/lib/jspawn-vm/debian"
     install -m 0755 /bin/busybox "$S/bin/busybox"
+    # The reference tools for side-by-side benchmarks in the guest (bench/vm-start-latency.sh):
+    # systemd-nspawn of exactly the guest's systemd version, and hyperfine. Unpacked, not installed.
+    local sv deb
+    sv=$(awk '/^Package: systemd$/{p=1} p&&/^Version:/{print $2; exit}' "$S/var/lib/dpkg/status")
+    [ -n "$sv" ] || die "cannot tell the systemd version of $CACHE"
+    mkdir -p "$D/debs"
+    for deb in "systemd-container=$sv" hyperfine; do
+        ls "$D/debs/${deb%%=*}_"*.deb >/dev/null 2>&1 ||
+            (cd "$D/debs" && apt-get download "$deb" >/dev/null 2>&1) ||
+            { apt-get update -qq && (cd "$D/debs" && apt-get download "$deb" >/dev/null); } ||
+            die "apt-get download $deb failed"
+        # not dpkg -x: its tar would replace the merged-/usr symlinks (/lib -> usr/lib) with directories
+        dpkg-deb --fsys-tarfile "$(ls "$D/debs/${deb%%=*}_"*.deb | head -1)" | tar -x --keep-directory-symlink -C "$S"
+    done
 
     echo jspawn-vm > "$S/etc/hostname"
     printf '127.0.0.1 localhost\n127.0.1.1 jspawn-vm\n' > "$S/etc/hosts"
