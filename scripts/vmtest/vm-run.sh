@@ -36,7 +36,7 @@
 # busybox-static, e2fsprogs, apt (kernel download).
 set -euo pipefail
 
-IMAGE_REV=3
+IMAGE_REV=4
 D=${VMTEST_DIR:-/var/tmp/jspawn-test/vm}
 CACHE=${CACHE:-/var/tmp/jspawn-test/cache/debian-bookworm.tar.gz}
 ACCEL=${VMTEST_ACCEL:-auto}
@@ -209,11 +209,14 @@ EOF
     rm -f "$D/image/root.img.new"
     mkfs.ext4 -q -F -L vmroot -E root_owner=0:0 -d "$S" "$D/image/root.img.new" 4G >/dev/null || die "mkfs.ext4 -d failed"
 
-    # initramfs: static busybox + the modules to mount /dev/vda and, for the guest, 9p and virtio ports
+    # initramfs: static busybox + the modules to mount /dev/vda and, for the guest, 9p and virtio ports,
+    # and what the network checks use (the guest has no kmod to load them later): links, nftables NAT
     I=$D/build/initrd; mkdir -p "$I"/{bin,dev,proc,sys,newroot,mod}
     install -m 0755 /bin/busybox "$I/bin/busybox"
     for m in $(modprobe -d "$D/kernel" -S "$V" --show-depends -a virtio_pci virtio_blk ext4 crc32c_generic \
-                   9pnet_virtio 9p virtio_console | awk '$1=="insmod"{print $2}' | awk '!seen[$0]++'); do
+                   9pnet_virtio 9p virtio_console overlay veth bridge macvlan ipvlan dummy \
+                   nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 \
+                   | awk '$1=="insmod"{print $2}' | awk '!seen[$0]++'); do
         n=$((n+1)); cp "$m" "$I/mod/$(printf %02d $n)-${m##*/}"
     done
     cat > "$I/init" <<'EOF'
