@@ -37,6 +37,11 @@
  * MSG_DONE {u32 type, i32 exit code}, or MSG_FALLBACK {u32 type}: then it execs FALLBACK ARGS with
  * JSPAWN_NO_PLANNER=1 (the launcher script, which then runs the JVM).
  * After #6 it waits for MSG_DONE, sent once the planner has removed what the container needed.
+ *
+ * Enter mode (`jspawn-stub --enter FD`, dev.jspawn.machine.Enter): runs a program in a running
+ * container (setns into the leader's namespaces, chroot to its root, fork into its pid namespace,
+ * optionally a pty of the container's own devpts) or attaches a detached mount tree there
+ * (machinectl bind). Its own protocol, #E1..#E5 with MSG_ENTER = 12, is described at enter_main().
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/mount.h>
@@ -78,7 +84,8 @@
 
 /* Message types: mirrored by dev.jspawn.runtime.StubProtocol. */
 enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
-       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11 };
+       MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11,
+       MSG_ENTER = 12 /* enter mode, see enter_main() */ };
 
 /* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
 enum {
@@ -1083,8 +1090,320 @@ static void client_wait(pid_t pid) {
     close(pidfd);
 }
 
+/* ---- enter mode: run a program in, or bind a tree into, a running container --------------------- */
+/*
+ * `jspawn-stub --enter FD` (dev.jspawn.machine.Enter): FD is a SOCK_SEQPACKET control socket, moved to
+ * fd 3. Java sends one request, decided entirely on the Java side (which namespaces differ from the
+ * host's, which cgroups, which user and capabilities, which command):
+ *   #E1 Java -> stub  MSG_ENTER {u32 type, u32 flags, i32 leader, u32 ns flags (CLONE_NEW*, joined),
+ *                     u32 n, s* cgroup.procs files to join, u32 uid, u32 gid, u32 n, u32* groups,
+ *                     u64 bounding set kept, u32 len + sock_filter[] (0: none), s cwd, s fallback cwd,
+ *                     s path, u32 argc, s*, u32 envc, s*, s bind target}
+ *                     with SCM_RIGHTS: stdin, stdout, stderr (ENTER_STDIO) or the detached tree (ENTER_BIND)
+ * Exec (default): the stub joins the cgroups, opens every namespace and the leader's root first, joins
+ * them (user first), chroots to the leader's root and forks, so the child is in the pid namespace.
+ *   #E2 stub -> Java  MSG_PID {u32 type, i32 host pid} + pidfd of the child
+ *   #E3 child -> Java MSG_PTY {u32 type} + the master of a pty opened in the container's devpts
+ *                     (ENTER_PTY; the peer is the child's controlling terminal and stdin/out/err)
+ *   #E4 stub -> Java  MSG_EXECED, or MSG_FAILED {u32 type, u32 step (ENTER_STEP_*), i32 errno}
+ *   #E5 stub -> Java  MSG_EXIT {u32 type, i32 wait status}, then the stub exits.
+ * Bind (ENTER_BIND): only the mount namespace is joined (the stub stays host root); the target is
+ * created if asked (ENTER_MKDIR, ENTER_MKFILE) inside the chroot, the tree attached with move_mount;
+ * then MSG_FAILED or MSG_EXIT {0}.
+ * The stub dies with its caller (PR_SET_PDEATHSIG) and kills the child then.
+ */
+enum { ENTER_PTY = 1, ENTER_STDIO = 2, ENTER_BIND = 4, ENTER_MKDIR = 8, ENTER_MKFILE = 16 };
+enum { ENTER_STEP_REQUEST = 1, ENTER_STEP_CGROUP = 2, ENTER_STEP_OPEN_NS = 3, ENTER_STEP_ROOT = 4,
+       ENTER_STEP_SETNS = 5, ENTER_STEP_CHROOT = 6, ENTER_STEP_FORK = 7, ENTER_STEP_PTY = 8,
+       ENTER_STEP_STDIO = 9, ENTER_STEP_CHDIR = 10, ENTER_STEP_BOUNDING = 11, ENTER_STEP_IDENTITY = 12,
+       ENTER_STEP_SECCOMP = 13, ENTER_STEP_EXEC = 14, ENTER_STEP_MKDIR = 15, ENTER_STEP_MOUNT = 16 };
+
+static const struct { uint32_t flag; const char *name; } enter_ns[] = {
+    {CLONE_NEWUSER, "user"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
+    {CLONE_NEWNET, "net"}, {CLONE_NEWPID, "pid"}, {CLONE_NEWNS, "mnt"}};
+#define ENTER_NNS (sizeof enter_ns / sizeof *enter_ns)
+
+static volatile sig_atomic_t enter_orphaned;
+
+static void enter_on_parent_death(int sig) {
+    (void)sig;
+    enter_orphaned = 1;
+}
+
+static int enter_fail(uint32_t step, int err) {
+    int32_t m[3] = {MSG_FAILED, (int32_t)step, err};
+    send_msg(m, sizeof m);
+    return 1;
+}
+
+/* The child's report: {step, errno} into the close-on-exec pipe, then exit. */
+static void enter_child_fail(int report, uint32_t step, int err) {
+    int32_t rec[2] = {(int32_t)step, err};
+    if (write(report, rec, sizeof rec) != sizeof rec) {}
+    _exit(127);
+}
+
+static void enter_child(struct plan *p, uint32_t flags, const int *stdio, int report) {
+    uint32_t uid = get_u32(p), gid = get_u32(p), ngroups = get_u32(p);
+    gid_t groups[256];
+    if (ngroups > 256) enter_child_fail(report, ENTER_STEP_REQUEST, E2BIG);
+    for (uint32_t i = 0; i < ngroups; i++) groups[i] = get_u32(p);
+    uint64_t keep = get_u64(p);
+    uint32_t filter_len;
+    const uint8_t *filter = get_bytes(p, &filter_len);
+    const char *cwd = get_str(p), *fallback = get_str(p), *path = get_str(p);
+    uint32_t argc = get_u32(p);
+    char **argv = calloc(argc + 1, sizeof(char *));
+    for (uint32_t i = 0; i < argc; i++) argv[i] = (char *)get_str(p);
+    uint32_t envc = get_u32(p);
+    char **envp = calloc(envc + 1, sizeof(char *));
+    for (uint32_t i = 0; i < envc; i++) envp[i] = (char *)get_str(p);
+
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTSTP, SIG_DFL);
+    signal(SIGTTIN, SIG_DFL);
+    signal(SIGTTOU, SIG_DFL);
+    if (flags & ENTER_PTY) {
+        /* /dev/ptmx of the container's mount namespace: the guest sees a pts of its own devpts. */
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        if (unlockpt(master) < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+        if (peer < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        if (setsid() < 0 || ioctl(peer, TIOCSCTTY, 0) < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        /* The user owns the terminal, as login does (mode 0620). */
+        if (fchown(peer, uid, (gid_t)-1) < 0 || fchmod(peer, 0620) < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        send_fd(MSG_PTY, master);
+        close(master);
+        for (int i = 0; i < 3; i++)
+            if (dup2(peer, i) < 0) enter_child_fail(report, ENTER_STEP_PTY, errno);
+        if (peer > 2) close(peer);
+    } else if (flags & ENTER_STDIO) {
+        for (int i = 0; i < 3; i++)
+            if (dup2(stdio[i], i) < 0) enter_child_fail(report, ENTER_STEP_STDIO, errno);
+        for (int i = 0; i < 3; i++)
+            if (stdio[i] > 2) close(stdio[i]);
+    }
+    if (chdir(cwd) < 0 && (!fallback || chdir(fallback) < 0)) enter_child_fail(report, ENTER_STEP_CHDIR, errno);
+    int rc = drop_bounding(keep);
+    if (rc < 0) enter_child_fail(report, ENTER_STEP_BOUNDING, -rc);
+    if (filter_len > 0) {
+        /* Loaded while root still has CAP_SYS_ADMIN, so without no_new_privs (as nspawn loads its filter). */
+        struct sock_fprog prog = {.len = (unsigned short)(filter_len / sizeof(struct sock_filter)),
+                                  .filter = (struct sock_filter *)(uintptr_t)filter};
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+            enter_child_fail(report, ENTER_STEP_SECCOMP, errno);
+    }
+    if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        enter_child_fail(report, ENTER_STEP_IDENTITY, errno);
+    rc = do_exec(path, argv, envp);
+    enter_child_fail(report, ENTER_STEP_EXEC, -rc);
+}
+
+static int enter_main(const char *fdarg) {
+    int fd = atoi(fdarg);
+    if (fd != CONTROL_FD && (fd <= 2 || dup2(fd, CONTROL_FD) < 0 || close(fd) < 0)) {
+        fprintf(stderr, "jspawn-stub: bad control descriptor %s\n", fdarg);
+        return 127;
+    }
+    if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0) {
+        fprintf(stderr, "jspawn-stub: no control socket on fd %d (run by jspawn only)\n", CONTROL_FD);
+        return 127;
+    }
+    syscall(SYS_close_range, CONTROL_FD + 1, ~0U, 0);
+    pid_t parent = getppid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = enter_on_parent_death; /* no SA_RESTART: waitpid returns EINTR */
+    sigaction(SIGUSR2, &sa, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
+    if (getppid() != parent) return 1;
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* #E1: the request, with up to 3 descriptors. */
+    struct plan p;
+    p.buf = malloc(MAX_PLAN);
+    p.pos = 0;
+    int passed[3] = {-1, -1, -1}, npassed = 0;
+    {
+        char cbuf[CMSG_SPACE(3 * sizeof(int))];
+        struct iovec iov = {.iov_base = p.buf, .iov_len = MAX_PLAN};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+        ssize_t n;
+        while ((n = recvmsg(CONTROL_FD, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+        if (n <= 0) return 1;
+        p.len = (size_t)n;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            npassed = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            if (npassed > 3) npassed = 3;
+            memcpy(passed, CMSG_DATA(c), (size_t)npassed * sizeof(int));
+        }
+    }
+    if (get_u32(&p) != MSG_ENTER) bad_plan("not an enter request");
+    uint32_t flags = get_u32(&p);
+    pid_t leader = (pid_t)get_u32(&p);
+    uint32_t nsflags = get_u32(&p);
+    if ((flags & ENTER_STDIO) && npassed != 3) bad_plan("stdio descriptors missing");
+    if ((flags & ENTER_BIND) && npassed != 1) bad_plan("tree descriptor missing");
+
+    /* Joined while still in the host's namespaces: the paths are the host's view of the cgroups. */
+    uint32_t nprocs = get_u32(&p);
+    char self[32];
+    snprintf(self, sizeof self, "%d\n", getpid());
+    for (uint32_t i = 0; i < nprocs; i++) {
+        int rc = write_file(get_str(&p), self);
+        if (rc < 0) return enter_fail(ENTER_STEP_CGROUP, -rc);
+    }
+
+    /*
+     * Every descriptor is opened before any namespace is joined (after that, /proc is another one), and
+     * all of them from one process: a pidfd taken first must still be alive after the last open, else
+     * the leader died meanwhile and its pid may name another process now.
+     */
+    int leader_fd = (int)syscall(434 /* pidfd_open */, leader, 0);
+    if (leader_fd < 0) return enter_fail(ENTER_STEP_OPEN_NS, errno);
+    int nsfd[ENTER_NNS];
+    char path[64];
+    for (size_t i = 0; i < ENTER_NNS; i++) {
+        nsfd[i] = -1;
+        if (!(nsflags & enter_ns[i].flag)) continue;
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)leader, enter_ns[i].name);
+        nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (nsfd[i] < 0) return enter_fail(ENTER_STEP_OPEN_NS + 0x100 * (uint32_t)i, errno);
+    }
+    snprintf(path, sizeof path, "/proc/%d/root", (int)leader);
+    int rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) return enter_fail(ENTER_STEP_ROOT, errno);
+    if (syscall(424 /* pidfd_send_signal */, leader_fd, 0, NULL, 0) < 0) return enter_fail(ENTER_STEP_ROOT, ESRCH);
+    close(leader_fd);
+    /* The user namespace first: then the stub has every capability over the others it joins. */
+    for (size_t i = 0; i < ENTER_NNS; i++) {
+        if (nsfd[i] < 0) continue;
+        if (setns(nsfd[i], (int)enter_ns[i].flag) < 0) return enter_fail(ENTER_STEP_SETNS + 0x100 * (uint32_t)i, errno);
+        close(nsfd[i]);
+    }
+    if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) return enter_fail(ENTER_STEP_CHROOT, errno);
+    close(rootfd);
+
+    if (flags & ENTER_BIND) {
+        /*
+         * uid/gid: who creates the mount point (the container's root as the host sees it, so that an
+         * id-mapped root accepts the new inode); then skip the other exec fields.
+         */
+        uint32_t fsuid = get_u32(&p), fsgid = get_u32(&p);
+        uint32_t ng = get_u32(&p);
+        for (uint32_t i = 0; i < ng; i++) get_u32(&p);
+        get_u64(&p);
+        uint32_t fl;
+        get_bytes(&p, &fl);
+        get_str(&p); get_str(&p); get_str(&p);
+        uint32_t n = get_u32(&p);
+        for (uint32_t i = 0; i < n; i++) get_str(&p);
+        n = get_u32(&p);
+        for (uint32_t i = 0; i < n; i++) get_str(&p);
+        const char *target = get_str(&p);
+        if (!target) bad_plan("bind target missing");
+        if (flags & (ENTER_MKDIR | ENTER_MKFILE)) {
+            setfsgid(fsgid);
+            setfsuid(fsuid); /* per process here; back to 0 below restores the file capabilities */
+            char parent_dir[4096];
+            snprintf(parent_dir, sizeof parent_dir, "%s", target);
+            char *slash = strrchr(parent_dir, '/');
+            if (slash && slash != parent_dir) {
+                *slash = 0;
+                int rc = mkdir_p(parent_dir, 0755);
+                if (rc == 0 && mkdir(parent_dir, 0755) < 0 && errno != EEXIST) rc = -errno;
+                if (rc < 0) return enter_fail(ENTER_STEP_MKDIR, -rc);
+            }
+            if (flags & ENTER_MKDIR) {
+                if (mkdir(target, 0755) < 0 && errno != EEXIST) return enter_fail(ENTER_STEP_MKDIR, errno);
+            } else {
+                int f = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+                if (f < 0) return enter_fail(ENTER_STEP_MKDIR, errno);
+                close(f);
+            }
+            setfsuid(0);
+            setfsgid(0);
+        }
+        if (syscall(SYS_move_mount, passed[0], "", AT_FDCWD, target, 0x4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
+            return enter_fail(ENTER_STEP_MOUNT, errno);
+        close(passed[0]);
+        int32_t em[2] = {MSG_EXIT, 0};
+        send_msg(em, sizeof em);
+        return 0;
+    }
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) return enter_fail(ENTER_STEP_FORK, errno);
+    pid_t pid = fork();
+    if (pid < 0) return enter_fail(ENTER_STEP_FORK, errno);
+    if (pid == 0) {
+        close(report[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        enter_child(&p, flags, passed, report[1]);
+    }
+    close(report[1]);
+    for (int i = 0; i < npassed; i++) close(passed[i]);
+    int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+    {
+        int32_t pm[2] = {MSG_PID, pid};
+        struct iovec iov = {.iov_base = pm, .iov_len = sizeof pm};
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        memset(cbuf, 0, sizeof cbuf);
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (pidfd >= 0) {
+            mh.msg_control = cbuf;
+            mh.msg_controllen = sizeof cbuf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+        }
+        while (sendmsg(CONTROL_FD, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {} /* #E2 */
+        if (pidfd >= 0) close(pidfd);
+    }
+    int32_t rec[2];
+    size_t got = 0;
+    while (got < sizeof rec) {
+        ssize_t r = read(report[0], (char *)rec + got, sizeof rec - got);
+        if (r < 0 && errno == EINTR) {
+            if (enter_orphaned) kill(pid, SIGKILL);
+            continue;
+        }
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(report[0]);
+    if (got == sizeof rec) {
+        int32_t m[3] = {MSG_FAILED, rec[0], rec[1]};
+        send_msg(m, sizeof m);
+    } else {
+        uint32_t m = MSG_EXECED;
+        send_msg(&m, sizeof m); /* #E4 */
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) { st = 0xff00; break; }
+        if (enter_orphaned) kill(pid, SIGKILL); /* the caller is gone: so is the session */
+    }
+    int32_t em[2] = {MSG_EXIT, st};
+    send_msg(em, sizeof em); /* #E5 */
+    return 0;
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (argc == 3 && strcmp(argv[1], "--enter") == 0) return enter_main(argv[2]);
     struct plan p;
     pid_t parent = getppid();
     const char *base = strrchr(argv[0], '/');

@@ -16,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  * one second kill the container. Read-only: output only. Passive: nothing is forwarded, but the master
  * is held open so the guest's console does not hang up.
  */
-final class Console {
+public final class Console {
     static final byte ESCAPE = 0x1d; // ^]
     static final long ESCAPE_WINDOW_NANOS = 1_000_000_000L;
 
@@ -26,20 +26,20 @@ final class Console {
     private int escapes;
     private long firstEscape;
 
-    Console(ConsoleMode mode, int master) {
+    public Console(ConsoleMode mode, int master) {
         this.mode = mode;
         this.master = master;
     }
 
-    void windowChanged() {
+    public void windowChanged() {
         resized = true;
     }
 
     /** Result of the pump: whether the user asked to kill the container with ^]^]^]. */
-    enum End { CONTROL_READABLE, ESCAPE }
+    public enum End { CONTROL_READABLE, ESCAPE }
 
     /** Receives sd_notify datagrams from the container ("READY=1\nSTATUS=..."). */
-    interface NotifyHandler {
+    public interface NotifyHandler {
         void message(String text);
     }
 
@@ -49,7 +49,7 @@ final class Console {
      * is still buffered can be drained with {@link #drain}. With no master (pipe mode) only the control
      * and notification sockets are watched.
      */
-    End pump(int control, int notify, NotifyHandler handler) throws IOException {
+    public End pump(int control, int notify, NotifyHandler handler) throws IOException {
         boolean forwardInput = mode == ConsoleMode.INTERACTIVE && master >= 0;
         boolean forwardOutput = mode != ConsoleMode.PASSIVE && master >= 0;
         boolean stdinOpen = forwardInput;
@@ -93,7 +93,7 @@ final class Console {
     }
 
     /** Copies what the container wrote before it exited. */
-    void drain() throws IOException {
+    public void drain() throws IOException {
         if (mode == ConsoleMode.PASSIVE || master < 0) return;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(16384);

@@ -14,6 +14,9 @@ package dev.jspawn.runtime;
  *  #5 monitor -> Java  MSG_EXECED, or MSG_FAILED(step, errno): step -1 = clone, -2 = id maps
  *  #6 monitor -> Java  MSG_EXIT(wait status), then the monitor exits
  * </pre>
+ * Enter mode ({@code jspawn-stub --enter FD}) starts with MSG_ENTER, the request of
+ * dev.jspawn.machine.Enter, and reuses MSG_PID, MSG_PTY, MSG_EXECED, MSG_FAILED and MSG_EXIT (#E1..#E5,
+ * documented at enter_main() in stub.c and in Enter).
  */
 final class StubProtocol {
     private StubProtocol() {}
@@ -23,5 +26,5 @@ final class StubProtocol {
 
     static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
             MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,
-            MSG_NOTIFY = 11;
+            MSG_NOTIFY = 11, MSG_ENTER = 12;
 }

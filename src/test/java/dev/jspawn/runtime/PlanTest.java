@@ -42,7 +42,7 @@ class PlanTest {
                 "MSG_FAILED = " + StubProtocol.MSG_FAILED, "MSG_EXIT = " + StubProtocol.MSG_EXIT,
                 "MSG_REQUEST = " + StubProtocol.MSG_REQUEST, "MSG_FALLBACK = " + StubProtocol.MSG_FALLBACK,
                 "MSG_OUT = " + StubProtocol.MSG_OUT, "MSG_DONE = " + StubProtocol.MSG_DONE,
-                "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY);
+                "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY, "MSG_ENTER = " + StubProtocol.MSG_ENTER);
         assertThat(src).contains("#define PLAN_VERSION " + StubProtocol.PLAN_VERSION);
         assertThat(src).contains(String.format("#define PLAN_MAGIC 0x%08xu", StubProtocol.PLAN_MAGIC));
     }
