@@ -36,7 +36,7 @@
 # busybox-static, e2fsprogs, apt (kernel download).
 set -euo pipefail
 
-IMAGE_REV=1
+IMAGE_REV=4
 D=${VMTEST_DIR:-/var/tmp/jspawn-test/vm}
 CACHE=${CACHE:-/var/tmp/jspawn-test/cache/debian-bookworm.tar.gz}
 ACCEL=${VMTEST_ACCEL:-auto}
@@ -119,6 +119,20 @@ build_image() {
     rm -rf "$D/build/debian/var/lib/jspawn-vm"
     mv "$D/build/debian" "$S/var/lib/jspawn-vm/debian"
     install -m 0755 /bin/busybox "$S/bin/busybox"
+    # The reference tools for side-by-side benchmarks in the guest (bench/vm-start-latency.sh):
+    # systemd-nspawn of exactly the guest's systemd version, and hyperfine. Unpacked, not installed.
+    local sv deb
+    sv=$(awk '/^Package: systemd$/{p=1} p&&/^Version:/{print $2; exit}' "$S/var/lib/dpkg/status")
+    [ -n "$sv" ] || die "cannot tell the systemd version of $CACHE"
+    mkdir -p "$D/debs"
+    for deb in "systemd-container=$sv" hyperfine; do
+        ls "$D/debs/${deb%%=*}_"*.deb >/dev/null 2>&1 ||
+            (cd "$D/debs" && apt-get download "$deb" >/dev/null 2>&1) ||
+            { apt-get update -qq && (cd "$D/debs" && apt-get download "$deb" >/dev/null); } ||
+            die "apt-get download $deb failed"
+        # not dpkg -x: its tar would replace the merged-/usr symlinks (/lib -> usr/lib) with directories
+        dpkg-deb --fsys-tarfile "$(ls "$D/debs/${deb%%=*}_"*.deb | head -1)" | tar -x --keep-directory-symlink -C "$S"
+    done
 
     echo jspawn-vm > "$S/etc/hostname"
     printf '127.0.0.1 localhost\n127.0.1.1 jspawn-vm\n' > "$S/etc/hosts"
@@ -195,11 +209,14 @@ EOF
     rm -f "$D/image/root.img.new"
     mkfs.ext4 -q -F -L vmroot -E root_owner=0:0 -d "$S" "$D/image/root.img.new" 4G >/dev/null || die "mkfs.ext4 -d failed"
 
-    # initramfs: static busybox + the modules to mount /dev/vda and, for the guest, 9p and virtio ports
+    # initramfs: static busybox + the modules to mount /dev/vda and, for the guest, 9p and virtio ports,
+    # and what the network checks use (the guest has no kmod to load them later): links, nftables NAT
     I=$D/build/initrd; mkdir -p "$I"/{bin,dev,proc,sys,newroot,mod}
     install -m 0755 /bin/busybox "$I/bin/busybox"
     for m in $(modprobe -d "$D/kernel" -S "$V" --show-depends -a virtio_pci virtio_blk ext4 crc32c_generic \
-                   9pnet_virtio 9p virtio_console | awk '$1=="insmod"{print $2}' | awk '!seen[$0]++'); do
+                   9pnet_virtio 9p virtio_console overlay veth bridge macvlan ipvlan dummy \
+                   nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 \
+                   | awk '$1=="insmod"{print $2}' | awk '!seen[$0]++'); do
         n=$((n+1)); cp "$m" "$I/mod/$(printf %02d $n)-${m##*/}"
     done
     cat > "$I/init" <<'EOF'

@@ -16,7 +16,14 @@ import java.util.TreeSet;
  * The container's cgroup (machine.slice/machine-NAME.scope, as machined makes it) and what of the
  * host's hierarchies the container sees under /sys/fs/cgroup, as systemd-nspawn mounts them: on a
  * unified host the cgroup2 file system; on a v1 or hybrid host a tmpfs with every v1 hierarchy, all
- * read-only but name=systemd. The cgroup namespace roots each at the container's own cgroup.
+ * read-only but name=systemd, and on a hybrid host also the cgroup2 hierarchy at unified/ (writable)
+ * when the tree's systemd knows the hybrid layout (233 or newer). The cgroup namespace roots each at
+ * the container's own cgroup.
+ *
+ * <p>The unified mount matters: a systemd guest on a v1 host learns that a unit's cgroup became empty
+ * only from cgroup.events on the cgroup2 hierarchy (there is no release agent in a container). Without
+ * it, stopping a unit whose main process exits before the rest of its processes (a console login
+ * session during poweroff) waits for the unit's stop timeout, 90 s by default.
  */
 public final class Cgroups implements Launcher.ContainerCgroupHandle {
     private final ContainerCgroup cgroup;
@@ -41,21 +48,28 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
         String slice = spec.slice() == null ? "machine.slice" : spec.slice();
         ContainerCgroup cg = layout.create(slice, spec.machineName(), spec.properties());
         try {
-            if (layout.mode() != CgroupLayout.Mode.UNIFIED) return new Cgroups(layout, cg, null, null, plan(layout, cg, spec.boot()), err);
+            if (layout.mode() != CgroupLayout.Mode.UNIFIED) {
+                boolean hybrid = SystemdVersion.of(spec.directory()) >= 233;
+                return new Cgroups(layout, cg, null, null, plan(layout, cg, spec.boot(), hybrid), err);
+            }
             // v2: a cgroup with processes may not enable controllers for its children, so the container
             // gets "payload" (its cgroup namespace root, which a guest's systemd subdivides) and the
             // monitor moves to "supervisor" right after the clone, as nspawn arranges it.
             ContainerCgroup payload = cg.subgroup("payload");
             ContainerCgroup supervisor = cg.subgroup("supervisor");
             cg.enableForSubgroups(); // the controllers in payload/ for the container (and its systemd)
-            return new Cgroups(layout, cg, payload, supervisor, plan(layout, payload, spec.boot()), err);
+            return new Cgroups(layout, cg, payload, supervisor, plan(layout, payload, spec.boot(), false), err);
         } catch (IOException | RuntimeException e) {
             cg.destroy();
             throw e;
         }
     }
 
-    static Launcher.CgroupPlan plan(CgroupLayout layout, ContainerCgroup cg, boolean boot) {
+    /**
+     * @param hybrid on a v1 host with a cgroup2 hierarchy beside (hybrid), whether the container gets it
+     *               too: nspawn does so for a tree whose systemd is 233 or newer
+     */
+    static Launcher.CgroupPlan plan(CgroupLayout layout, ContainerCgroup cg, boolean boot, boolean hybrid) {
         List<Planner.CgroupMount> mounts = new ArrayList<>();
         List<CgroupLayout.Hierarchy> hs = layout.hierarchies();
         List<Path> paths = cg.paths();
@@ -66,7 +80,11 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
         }
         for (int i = 0; i < hs.size(); i++) {
             CgroupLayout.Hierarchy h = hs.get(i);
-            if (h.unified()) continue; // hybrid: like nspawn, the container gets the v1 hierarchies
+            if (h.unified()) {
+                if (hybrid) mounts.add(new Planner.CgroupMount(h.mount().getFileName().toString(), "cgroup2", null, true,
+                        paths.get(i).toString()));
+                continue;
+            }
             TreeSet<String> ctl = new TreeSet<>(h.controllers());
             boolean named = ctl.stream().allMatch(c -> c.startsWith("name="));
             String options = (named ? "none," : "") + String.join(",", ctl);
