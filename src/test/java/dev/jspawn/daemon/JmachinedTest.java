@@ -120,10 +120,17 @@ class JmachinedTest {
         assertThat(d.ctl("start", "bb").exitCode()).isZero();
         assertThat(d.leader("bb")).isEqualTo(leader);
         assertThat(TestDaemon.initsOf("bb")).isEqualTo(1);
-        // reboot: SIGINT to the leader, busybox reboots, exit 133, the daemon starts it again
-        assertThat(d.ctl("reboot", "bb").exitCode()).isZero();
-        int second = d.awaitLeader("bb", leader);
-        assertThat(second).isNotEqualTo(leader);
+        // reboot: SIGINT to the leader, busybox reboots, exit 133, the daemon starts it again; logs -f
+        // follows the log across it
+        List<String> follow = new java.util.ArrayList<>(List.of(Jspawn.basedir().resolve("bin/jmachinectl").toString(),
+                "logs", "-f", "bb"));
+        try (Proc.Running f = d.withEnv(Proc.of(follow)).timeout(Duration.ofMinutes(2)).start()) {
+            f.awaitStdout("marker-42-boot", Duration.ofSeconds(30));
+            assertThat(d.ctl("reboot", "bb").exitCode()).isZero();
+            int second = d.awaitLeader("bb", leader);
+            assertThat(second).isNotEqualTo(leader);
+            f.awaitStdout("marker-42-boot", Duration.ofSeconds(30)); // the second boot, followed
+        }
         TestDaemon.await(() -> count(read(d.logs.resolve("bb.log")), "marker-42-boot") == 2, "not booted twice");
         // poweroff: the machine's KillSignal= (SIGUSR2, busybox's poweroff), and no restart
         assertThat(d.ctl("poweroff", "bb").exitCode()).isZero();
