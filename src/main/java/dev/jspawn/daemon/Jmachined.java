@@ -30,6 +30,8 @@ public final class Jmachined implements MachineApi.Handler {
     private final Registry registry;
     private final Supervisor supervisor;
     private static volatile Jmachined instance;
+    /** Calls wait until the registry is read and running machines adopted (no second copy of one). */
+    private final java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
 
     Jmachined(DaemonConfig cfg) {
         this.cfg = cfg;
@@ -48,13 +50,21 @@ public final class Jmachined implements MachineApi.Handler {
         if (args.length > 0) cfg = args[0].startsWith("-") ? usage(args[0]) : cfg.withPlannerSocket(args[0]);
         Jmachined d = new Jmachined(cfg);
         instance = d;
-        d.registry.load();
-        for (Machine m : d.registry.list()) if (m.managed()) d.supervisor.adopt(m);
         final DaemonConfig c = cfg;
         if (cfg.machineSocket() == null) {
             PlannerServer.serve(cfg.plannerSocket().toString()); // the planner alone; does not return
             return;
         }
+        MachineApi api = new MachineApi(cfg.machineSocket(), d);
+        try {
+            api.start();
+        } catch (IOException e) {
+            System.err.println("jmachined: " + e.getMessage());
+            System.exit(1);
+        }
+        d.registry.load();
+        for (Machine m : d.registry.list()) if (m.managed()) d.supervisor.adopt(m);
+        d.ready.countDown();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 Files.deleteIfExists(c.machineSocket());
@@ -62,7 +72,6 @@ public final class Jmachined implements MachineApi.Handler {
                 // on the way out
             }
         }));
-        new MachineApi(cfg.machineSocket(), d).start();
         System.err.println("jmachined: machine API on " + cfg.machineSocket());
         for (String name : enabled(cfg)) {
             try {
@@ -99,6 +108,11 @@ public final class Jmachined implements MachineApi.Handler {
 
     @Override
     public Map<String, Object> call(String method, Map<String, Object> p) throws MachineApi.ApiError {
+        try {
+            ready.await();
+        } catch (InterruptedException e) {
+            throw new MachineApi.ApiError("Failed", "jmachined is shutting down");
+        }
         Map<String, Object> r = new LinkedHashMap<>();
         switch (method) {
             case "List" -> {

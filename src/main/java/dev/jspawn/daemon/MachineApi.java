@@ -48,6 +48,15 @@ public final class MachineApi {
     /** Binds the socket (0666: the root check is SO_PEERCRED, so that others get a clear answer) and serves. */
     void start() throws IOException {
         Files.createDirectories(path.getParent());
+        if (Files.exists(path)) {
+            // A second daemon would adopt the same machines and start enabled ones twice.
+            try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                probe.connect(UnixDomainSocketAddress.of(path));
+                throw new IOException("another jmachined is already running on " + path);
+            } catch (java.net.SocketException e) {
+                // nobody listens: a socket left by a killed daemon
+            }
+        }
         Files.deleteIfExists(path);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
@@ -90,6 +99,7 @@ public final class MachineApi {
                     byte[] r = (reply + "\0").getBytes(StandardCharsets.UTF_8);
                     ByteBuffer out = ByteBuffer.wrap(r);
                     while (out.hasRemaining()) c.write(out);
+                    if (!root) return; // one answer, then the connection goes: nothing else to say
                 }
             }
         } catch (IOException ignored) {

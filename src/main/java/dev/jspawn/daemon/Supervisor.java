@@ -107,7 +107,20 @@ final class Supervisor {
         }
         machines.put(entry.name(), m);
         spawnThread(m, () -> {
-            int code = watchAdopted(m, entry);
+            // The tree lock died with the previous daemon: hold it again while the machine runs, so that
+            // no jspawn runs the same tree meanwhile (as the starting daemon did).
+            dev.jspawn.runtime.TreeLock lock = null;
+            try {
+                if (entry.rootDirectory() != null) lock = dev.jspawn.runtime.TreeLock.acquire(Path.of(entry.rootDirectory()), true);
+            } catch (IOException e) {
+                note(entry.name(), "Cannot lock " + entry.rootDirectory() + " again: " + e.getMessage());
+            }
+            int code;
+            try {
+                code = watchAdopted(m, entry);
+            } finally {
+                if (lock != null) lock.close();
+            }
             loop(m, null, code);
         });
     }

@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * /run/systemd/nspawn/locks/inode-DEV:INO. Using the same file makes jspawn and systemd-nspawn refuse
  * to run the same tree twice, with each other too. SYSTEMD_NSPAWN_LOCK=0 turns it off, as in nspawn.
  */
-final class TreeLock implements AutoCloseable {
+public final class TreeLock implements AutoCloseable {
     private final int fd;
     private final Path file;
 
@@ -20,7 +20,7 @@ final class TreeLock implements AutoCloseable {
         this.file = file;
     }
 
-    static TreeLock acquire(Path tree, boolean lock) throws IOException {
+    public static TreeLock acquire(Path tree, boolean lock) throws IOException {
         if (!lock) return new TreeLock(-1, null);
         long dev = ((Number) Files.getAttribute(tree, "unix:dev")).longValue();
         long ino = ((Number) Files.getAttribute(tree, "unix:ino")).longValue();

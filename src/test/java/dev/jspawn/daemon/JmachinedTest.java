@@ -192,6 +192,10 @@ class JmachinedTest {
         assertThat(Proc.running(l2)).isTrue();
         d.start();
         assertThat(d.ctl("list").stdout()).contains("\na1 ", "\na2 ", "2 machines listed.");
+        // a second daemon on the same paths refuses to run (it would adopt the machines twice)
+        Result second = d.withEnv(Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString())).run();
+        assertThat(second.exitCode()).isEqualTo(1);
+        assertThat(second.stderr()).contains("another jmachined is already running on " + d.api);
         assertThat(d.leader("a1")).isEqualTo(l1);
         d.ctl("start", "a1").assertOk(); // no second copy
         assertThat(TestDaemon.initsOf("a1")).isEqualTo(1);
