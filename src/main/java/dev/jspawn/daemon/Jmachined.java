@@ -128,11 +128,13 @@ public final class Jmachined implements MachineApi.Handler {
             }
             case "Kill" -> kill(machine(p), p);
             case "Terminate" -> {
+                if (betweenRestarts(p)) break;
                 Machine m = machine(p);
                 supervisor.stopping(m.name());
                 signal(m, 9);
             }
             case "PowerOff" -> {
+                if (betweenRestarts(p)) break;
                 Machine m = machine(p);
                 supervisor.stopping(m.name());
                 Supervisor.Managed mm = supervisor.get(m.name());
@@ -161,6 +163,14 @@ public final class Jmachined implements MachineApi.Handler {
             default -> throw new MachineApi.ApiError("MethodNotFound", "Unknown method " + MachineApi.PREFIX + method);
         }
         return r;
+    }
+
+    /** A managed machine waiting for its restart (RestartSec=) has no leader: stopping it cancels the restart. */
+    private boolean betweenRestarts(Map<String, Object> p) throws MachineApi.ApiError {
+        String n = name(p);
+        if (registry.get(n) != null || supervisor.get(n) == null) return false;
+        supervisor.stopping(n);
+        return true;
     }
 
     private static String name(Map<String, Object> p) throws MachineApi.ApiError {
