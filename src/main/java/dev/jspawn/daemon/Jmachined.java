@@ -324,6 +324,7 @@ public final class Jmachined implements MachineApi.Handler {
         if (m.managed()) r.put("unit", "jspawn@" + m.name() + ".service");
         if (!full) return r;
         r.put("prettyName", os.getOrDefault("PRETTY_NAME", null));
+        r.put("id", machineId(m.leader()));
         r.put("leaderName", comm(m.leader()));
         r.put("processes", processTree(m.leader()));
         if (m.managed()) r.put("logFile", cfg.logFile(m.name()).toString());
@@ -353,6 +354,21 @@ public final class Jmachined implements MachineApi.Handler {
             }
         }
         return out;
+    }
+
+    /** The machine id: $container_uuid of the leader (what jspawn gave it), as 32 hex digits, or null. */
+    static String machineId(int leader) {
+        try {
+            for (String e : Files.readString(Path.of("/proc/" + leader + "/environ")).split("\0")) {
+                if (e.startsWith("container_uuid=")) {
+                    String id = e.substring(15).replace("-", "");
+                    return id.matches("[0-9a-f]{32}") ? id : null;
+                }
+            }
+        } catch (IOException e) {
+            // gone
+        }
+        return null;
     }
 
     static String comm(int pid) {

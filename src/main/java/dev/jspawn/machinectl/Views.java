@@ -57,7 +57,8 @@ final class Views {
             if (!first) c.out.println();
             first = false;
             StringBuilder b = new StringBuilder();
-            b.append(n).append('\n');
+            String id = Json.str(m, "id");
+            b.append(n).append(id != null ? "(" + id + ")" : "").append('\n');
             long ts = Json.num(m, "timestamp", 0);
             b.append(field("Since", since(ts)));
             b.append(field("Leader", Json.num(m, "leader", 0) + (Json.str(m, "leaderName") != null
@@ -118,6 +119,7 @@ final class Views {
             Map<String, String> props = new LinkedHashMap<>();
             long ts = Json.num(m, "timestamp", 0);
             props.put("Name", Json.str(m, "name"));
+            props.put("Id", Json.str(m, "id"));
             props.put("Timestamp", timestamp(ts));
             props.put("TimestampRealtime", Long.toString(ts));
             props.put("Service", Json.str(m, "service"));

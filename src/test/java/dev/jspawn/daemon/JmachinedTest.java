@@ -66,7 +66,7 @@ class JmachinedTest {
                     .contains("\nfg1     container jspawn  busybox 1.35.0  -\n").endsWith("\n1 machines listed.\n");
             assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("fg1     container jspawn  busybox 1.35.0  -\n");
             Result status = d.ctl("status", "fg1").assertOk();
-            assertThat(status.stdout()).startsWith("fg1\n").contains("          Leader: " + leader + " (sleep)\n",
+            assertThat(status.stdout()).startsWith("fg1(").contains("          Leader: " + leader + " (sleep)\n",
                     "         Service: jspawn; class container\n", "            Root: " + tree + "\n",
                     "              OS: BusyBox", "/machine.slice/machine-fg1.scope", "└─" + leader + " sleep 600");
             assertThat(d.ctl("show", "fg1").stdout()).contains("Name=fg1\n", "Leader=" + leader + "\n",
