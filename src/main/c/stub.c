@@ -72,7 +72,7 @@
 #include <unistd.h>
 
 #define PLAN_MAGIC 0x4c50534au /* "JSPL" */
-#define PLAN_VERSION 1
+#define PLAN_VERSION 2
 #define CONTROL_FD 3
 #define MAX_PLAN (1u << 20)
 
@@ -790,6 +790,22 @@ static void orphan_cleanup(pid_t init) {
 }
 
 /* Decodes the plan message already in p->buf (sync point #1). */
+/*
+ * --network-namespace-path: the monitor joins that network namespace before the clone (instead of
+ * CLONE_NEWNET), so the container's init starts in it, as nspawn's outer child does. Done before any
+ * user namespace exists, while the monitor still has the host's privileges over the namespace.
+ */
+static const char *netns_path;
+
+static int enter_netns(void) {
+    if (!netns_path) return 0;
+    int fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
 static void parse_plan(struct plan *p) {
     p->pos = 0;
     if (get_u32(p) != PLAN_MAGIC) bad_plan("bad magic");
@@ -819,6 +835,7 @@ static void parse_plan(struct plan *p) {
     n_rmtrees = get_u32(p);
     if (n_rmtrees > MAX_CLEANUP) bad_plan("too many temporary trees");
     for (uint32_t i = 0; i < n_rmtrees; i++) rmtrees[i] = get_str(p);
+    netns_path = get_str(p);
     nsteps = get_u32(p);
     steps_start = p->buf + p->pos;
     steps_len = p->len - p->pos;
@@ -1166,6 +1183,12 @@ int main(int argc, char **argv) {
     }
 
 monitor:;
+    int nr = enter_netns();
+    if (nr < 0) {
+        int32_t m[3] = {MSG_FAILED, -1003, -nr};
+        send_msg(m, sizeof m);
+        return 1;
+    }
     int err = 0, bad = clone_trees(&err);
     if (bad < 0) {
         int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
