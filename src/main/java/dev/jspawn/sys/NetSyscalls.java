@@ -18,10 +18,10 @@ public final class NetSyscalls {
 
     private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
     static final int NR_SOCKET = AARCH64 ? 198 : 41, NR_BIND = AARCH64 ? 200 : 49, NR_SENDTO = AARCH64 ? 206 : 44,
-            NR_RECVFROM = AARCH64 ? 207 : 45, NR_SETSOCKOPT = AARCH64 ? 208 : 54, NR_SETNS = AARCH64 ? 268 : 308;
+            NR_RECVFROM = AARCH64 ? 207 : 45, NR_SETSOCKOPT = AARCH64 ? 208 : 54;
 
     public static final int AF_INET = 2, SOCK_DGRAM = 2, IPPROTO_UDP = 17, SOL_SOCKET = 1, SO_REUSEADDR = 2,
-            SO_BROADCAST = 6, SO_BINDTODEVICE = 25, CLONE_NEWNET = 0x40000000, MSG_DONTWAIT = 0x40;
+            SO_BROADCAST = 6, SO_BINDTODEVICE = 25, MSG_DONTWAIT = 0x40;
 
     /** A UDP socket (close-on-exec, non-blocking) in the calling thread's network namespace. */
     public static int udpSocket(String what) throws SysException {
@@ -92,11 +92,6 @@ public final class NetSyscalls {
                 if (n != -Errno.EINTR) throw new SysException("receive from", what, (int) -n);
             }
         }
-    }
-
-    /** setns(2) of the calling thread only (a Java thread is one kernel task). */
-    public static void setns(int fd, int nstype, String what) throws SysException {
-        Syscalls.sysChecked("enter", what, NR_SETNS, fd, nstype, 0, 0);
     }
 
     private static MemorySegment sockaddrIn(Arena a, byte[] address, int port) {

@@ -1,6 +1,6 @@
 package dev.jspawn.testing;
 
-import dev.jspawn.sys.NetSyscalls;
+import dev.jspawn.sys.NetCalls;
 import dev.jspawn.sys.Syscalls;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,7 +76,7 @@ public final class NetnsLab implements AutoCloseable {
             int fd = -1;
             try {
                 fd = Syscalls.open(path(ns).toString(), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
-                NetSyscalls.setns(fd, NetSyscalls.CLONE_NEWNET, "network namespace " + ns);
+                NetCalls.setns(fd, NetCalls.CLONE_NEWNET, "network namespace " + ns);
                 out.set(body.call());
             } catch (Throwable e) {
                 err.set(e);
