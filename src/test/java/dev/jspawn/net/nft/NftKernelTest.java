@@ -42,9 +42,20 @@ class NftKernelTest {
             lab.sh(out, "ip addr add 10.79.0.2/24 dev vx0");
         }
 
+        /** Adds IPv6 addresses: fd00:78::1/64 and fd00:79::1/64 on the host, ::2 on the others. */
+        void ipv6() {
+            lab.sh(host, "ip addr add fd00:78::1/64 dev vh0 nodad && ip addr add fd00:79::1/64 dev vo0 nodad");
+            lab.sh(ctr, "ip addr add fd00:78::2/64 dev vc0 nodad && ip -6 route add default via fd00:78::1");
+            lab.sh(out, "ip addr add fd00:79::2/64 dev vx0 nodad");
+        }
+
         /** Starts a server in the namespace answering "peer=CLIENT". */
         void serve(String ns, String proto, int port) {
-            Proc.Running p = lab.proc(ns, "python3", PROBE.toString(), "serve", proto, Integer.toString(port))
+            serve(ns, proto, port, "0.0.0.0");
+        }
+
+        void serve(String ns, String proto, int port, String bind) {
+            Proc.Running p = lab.proc(ns, "python3", PROBE.toString(), "serve", proto, Integer.toString(port), bind)
                     .timeout(Duration.ofMinutes(5)).start();
             servers.add(p);
             p.awaitStdout("ready", Duration.ofSeconds(20));
@@ -143,6 +154,35 @@ class NftKernelTest {
             assertThat(n.ruleset()).isEqualTo(before);
             assertThat(n.ask(n.out, "tcp", "10.79.0.1", 8080)).isNull();
             assertThat(n.ask(n.host, "tcp", "127.0.0.1", 8080)).isNull();
+        }
+    }
+
+    @Test
+    void ipv6MasqueradeAndPortForwards() throws Exception {
+        try (Net n = new Net()) {
+            n.ipv6();
+            n.serve(n.out, "tcp", 9000, "::");
+            n.serve(n.ctr, "tcp", 80, "::");
+            n.serve(n.ctr, "udp", 5353, "::");
+            String before = n.ruleset();
+            assertThat(n.ask(n.ctr, "tcp", "fd00:79::2", 9000)).as("without NAT").isNull();
+            NftOwner owner = self("v6-test");
+            InetAddress c = InetAddress.getByName("fd00:78::2");
+            n.inHost(() -> {
+                Nft.masquerade(owner, Subnet.parse("fd00:78::/64"));
+                Nft.forwardPorts(owner, List.of(new Nft.PortForward(Protocol.TCP, 8080, c, 80),
+                        new Nft.PortForward(Protocol.UDP, 8053, c, 5353)), "vh0");
+                return null;
+            });
+            assertThat(n.ruleset()).contains("ip6 saddr fd00:78::/64 ip6 daddr != fd00:78::/64 masquerade comment")
+                    .contains("fib daddr type local tcp dport 8080 dnat ip6 to [fd00:78::2]:80 comment");
+            assertThat(n.sysctl(n.host, "net/ipv6/conf/all/forwarding")).isEqualTo("1");
+            assertThat(n.ask(n.ctr, "tcp", "fd00:79::2", 9000)).isEqualTo("peer=fd00:79::1");
+            assertThat(n.ask(n.out, "tcp", "fd00:79::1", 8080)).isEqualTo("peer=fd00:79::2");
+            assertThat(n.ask(n.out, "udp", "fd00:79::1", 8053)).isEqualTo("peer=fd00:79::2");
+            assertThat(n.ask(n.host, "tcp", "fd00:79::1", 8080)).isEqualTo("peer=fd00:79::1");
+            assertThat(n.inHost(() -> Nft.removeOwner(owner))).isEqualTo(5);
+            assertThat(n.ruleset()).isEqualTo(before);
         }
     }
 
