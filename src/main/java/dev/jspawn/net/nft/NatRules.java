@@ -59,6 +59,20 @@ public final class NatRules {
         return e;
     }
 
+    /**
+     * {@code ip saddr CONTAINER ip daddr CONTAINER masquerade}: the container reaching its own published
+     * port through one of the host's addresses (hairpin) is sent back to it from the host link's address,
+     * or its reply would go to itself directly and the connection would never be established.
+     */
+    public static List<NftExpr> hairpinMasquerade(InetAddress container) {
+        Subnet self = Subnet.of(container, container.getAddress().length * 8);
+        List<NftExpr> e = new ArrayList<>(nfproto(self.ipv4()));
+        e.addAll(match(self, true, CMP_EQ));
+        e.addAll(match(self, false, CMP_EQ));
+        e.add(masq());
+        return e;
+    }
+
     /** {@code fib daddr type local PROTO dport HOSTPORT dnat ip[6] to CONTAINER:PORT}. */
     public static List<NftExpr> dnat(Protocol proto, int hostPort, InetAddress container, int containerPort) {
         checkPort(hostPort);

@@ -72,7 +72,8 @@ public final class Nft {
     /**
      * Publishes ports: DNAT in prerouting (from other hosts) and output (from the host itself) for
      * destinations of type local, i.e. any of the host's addresses including 127.0.0.1. For IPv4
-     * containers it also masquerades loopback-sourced connections towards the container and sets
+     * Hairpin connections (the container to its own published port through a host address) are
+     * masqueraded. For IPv4 containers it also masquerades loopback-sourced connections towards the container and sets
      * net.ipv4.conf.HOSTLINK.route_localnet=1 so such packets may leave on {@code hostLink} (the host side
      * of the container's link, or its bridge); without a host link 127.0.0.1 is not forwarded.
      */
@@ -80,11 +81,13 @@ public final class Nft {
         if (forwards.isEmpty()) return;
         List<Placed> rules = new ArrayList<>();
         Set<Inet4Address> loopbackTargets = new LinkedHashSet<>();
+        Set<InetAddress> targets = new LinkedHashSet<>();
         boolean v4 = false, v6 = false;
         for (PortForward f : forwards) {
             List<NftExpr> dnat = NatRules.dnat(f.protocol(), f.hostPort(), f.container(), f.containerPort());
             rules.add(new Placed(PREROUTING, dnat));
             rules.add(new Placed(OUTPUT, dnat));
+            targets.add(f.container());
             if (f.container() instanceof Inet4Address a) {
                 v4 = true;
                 loopbackTargets.add(a);
@@ -92,6 +95,7 @@ public final class Nft {
                 v6 = true;
             }
         }
+        for (InetAddress a : targets) rules.add(new Placed(POSTROUTING, NatRules.hairpinMasquerade(a)));
         if (hostLink != null) {
             checkLinkName(hostLink);
             for (Inet4Address a : loopbackTargets) rules.add(new Placed(POSTROUTING, NatRules.loopbackMasquerade(a)));

@@ -136,6 +136,7 @@ class NftKernelTest {
             assertThat(rules).contains("fib daddr type local tcp dport 8080 dnat ip to 10.78.0.2:80 comment \"" + owner.tag() + "\"")
                     .contains("fib daddr type local udp dport 8053 dnat ip to 10.78.0.2:5353 comment")
                     .contains("ip saddr 127.0.0.0/8 ip daddr 10.78.0.2 masquerade comment")
+                    .contains("ip saddr 10.78.0.2 ip daddr 10.78.0.2 masquerade comment")
                     .contains("type nat hook prerouting priority dstnat; policy accept;")
                     .contains("type nat hook output priority -100; policy accept;");
             assertThat(n.sysctl(n.host, "net/ipv4/conf/vh0/route_localnet")).isEqualTo("1");
@@ -150,7 +151,11 @@ class NftKernelTest {
             // a port not forwarded stays closed
             assertThat(n.ask(n.out, "tcp", "10.79.0.1", 8081)).isNull();
 
-            assertThat(n.inHost(() -> Nft.removeOwner(owner))).isEqualTo(6);
+            // the container through the host's address to its own published port (hairpin)
+            assertThat(n.ask(n.ctr, "tcp", "10.79.0.1", 8080)).isEqualTo("peer=10.78.0.1");
+            assertThat(n.ask(n.ctr, "udp", "10.79.0.1", 8053)).isEqualTo("peer=10.78.0.1");
+
+            assertThat(n.inHost(() -> Nft.removeOwner(owner))).isEqualTo(7);
             assertThat(n.ruleset()).isEqualTo(before);
             assertThat(n.ask(n.out, "tcp", "10.79.0.1", 8080)).isNull();
             assertThat(n.ask(n.host, "tcp", "127.0.0.1", 8080)).isNull();
@@ -181,7 +186,8 @@ class NftKernelTest {
             assertThat(n.ask(n.out, "tcp", "fd00:79::1", 8080)).isEqualTo("peer=fd00:79::2");
             assertThat(n.ask(n.out, "udp", "fd00:79::1", 8053)).isEqualTo("peer=fd00:79::2");
             assertThat(n.ask(n.host, "tcp", "fd00:79::1", 8080)).isEqualTo("peer=fd00:79::1");
-            assertThat(n.inHost(() -> Nft.removeOwner(owner))).isEqualTo(5);
+            assertThat(n.ask(n.ctr, "tcp", "fd00:79::1", 8080)).isEqualTo("peer=fd00:78::1");
+            assertThat(n.inHost(() -> Nft.removeOwner(owner))).isEqualTo(6);
             assertThat(n.ruleset()).isEqualTo(before);
         }
     }

@@ -100,6 +100,8 @@ class NftMessagesTest {
                 NatRules.masquerade(Subnet.parse("fd00:1:2::/64")), null));
         assertSameAsNft("masq-loopback.mnl", NftMessages.newRule(INET, T, "postrouting",
                 NatRules.loopbackMasquerade((Inet4Address) ip("10.77.0.2")), null));
+        assertSameAsNft("masq6-hairpin.mnl", NftMessages.newRule(INET, T, "postrouting",
+                NatRules.hairpinMasquerade(ip("fd00:1:2::2")), null));
     }
 
     @Test

@@ -14,6 +14,7 @@ run add rule inet jspawn postrouting ip saddr 10.77.0.0/28 ip daddr != 10.77.0.0
 run add rule inet jspawn postrouting ip saddr 192.168.5.0/24 ip daddr != 192.168.5.0/24 masquerade > masq-24.mnl
 run add rule inet jspawn postrouting ip6 saddr fd00:1:2::/64 ip6 daddr != fd00:1:2::/64 masquerade > masq6-64.mnl
 run add rule inet jspawn postrouting ip saddr 127.0.0.0/8 ip daddr 10.77.0.2 masquerade > masq-loopback.mnl
+run add rule inet jspawn postrouting ip6 saddr fd00:1:2::2 ip6 daddr fd00:1:2::2 masquerade > masq6-hairpin.mnl
 run add rule inet jspawn prerouting fib daddr type local tcp dport 8080 dnat ip to 10.77.0.2:80 > dnat-tcp.mnl
 run add rule inet jspawn output fib daddr type local udp dport 5353 dnat ip6 to '[fd00:1:2::2]:53' > dnat6-udp.mnl
 run delete rule inet jspawn postrouting handle 5 > delrule.mnl
