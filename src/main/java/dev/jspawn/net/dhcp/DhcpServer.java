@@ -84,7 +84,10 @@ public final class DhcpServer implements AutoCloseable {
         while (!closed) {
             try {
                 short[] rev = Syscalls.poll(new int[] {fd}, new short[] {Syscalls.POLLIN}, POLL_MILLIS);
-                if ((rev[0] & Syscalls.POLLIN) == 0) continue;
+                if ((rev[0] & Syscalls.POLLIN) == 0) {
+                    if (rev[0] != 0) sleep(); // an error condition without data: do not spin
+                    continue;
+                }
                 NetSyscalls.Datagram d;
                 while (!closed && (d = NetSyscalls.receive(fd, 1500, "DHCP server socket")) != null) serve(d);
             } catch (SysException e) {

@@ -180,6 +180,25 @@ class DhcpServerKernelTest {
     }
 
     @Test
+    void theLinkMayGoAwayBeforeTheServerStops() throws Exception {
+        try (NetnsLab lab = new NetnsLab("dh")) {
+            String s = lab.add("srv"), c = lab.add("cli");
+            lab.veth(s, "vs0", c, "vc0");
+            lab.sh(s, "ip addr add 10.77.5.1/28 dev vs0");
+            ConcurrentLinkedQueue<String> warnings = new ConcurrentLinkedQueue<>();
+            DhcpServer d = lab.call(s, () -> DhcpServer.start(DhcpConfig.forSubnet("vs0", ip("10.77.5.1"), 28), warnings::add));
+            try {
+                assertThat(udhcpc(lab, c, "vc0").get("ip")).startsWith("10.77.5.");
+                lab.sh(s, "ip link del vs0"); // the container exited and its veth went with it
+                Thread.sleep(500);
+            } finally {
+                d.close();
+            }
+            assertThat(lab.exec(s, "ss", "-ulnH").assertOk().stdout()).doesNotContain(":67");
+        }
+    }
+
+    @Test
     void aMissingDeviceIsAClearError() throws Exception {
         try (NetnsLab lab = new NetnsLab("dh")) {
             String s = lab.add("srv");

@@ -222,6 +222,41 @@ class NftKernelTest {
         }
     }
 
+    /**
+     * Two jspawns adding and removing their rules at the same time: a removal that would delete the
+     * table (its owner's rules were the last) must not take the other's rules that arrived meanwhile
+     * (the generation guard makes the kernel refuse it, and it is recomputed).
+     */
+    @Test
+    void concurrentOwnersNeverRemoveEachOthersRules() throws Exception {
+        try (Net n = new Net()) {
+            String before = n.ruleset();
+            java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                NftOwner owner = self("race" + t);
+                Subnet subnet = Subnet.parse("10.78." + (10 + t) + ".0/28");
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        n.inHost(() -> {
+                            for (int i = 0; i < 40; i++) {
+                                Nft.masquerade(owner, subnet);
+                                int removed = Nft.removeOwner(owner);
+                                if (removed != 1) throw new AssertionError(owner + " removed " + removed + " rules in round " + i);
+                            }
+                            return null;
+                        });
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread t : threads) t.join();
+            assertThat(failures).isEmpty();
+            assertThat(n.ruleset()).isEqualTo(before);
+        }
+    }
+
     @Test
     void otherTablesAreLeftAlone() throws Exception {
         try (Net n = new Net()) {
