@@ -7,7 +7,8 @@
  * cleanup.add(dhcp::close);
  * }</pre>
  *
- * The socket is created in the network namespace of the calling thread (jspawn's own); the server runs on
+ * The socket is created in the network namespace of the calling thread (jspawn's own; for another one,
+ * start it inside {@code Netlink.inNamespace(netnsFd, what, () -> DhcpServer.start(...))}); the server runs on
  * a daemon thread until {@link dev.jspawn.net.dhcp.DhcpServer#close()}. One server per host-side link,
  * or one per zone bridge. {@link dev.jspawn.net.dhcp.DhcpLeases} is the protocol logic, without sockets.
  */

@@ -135,6 +135,41 @@ public final class Nft {
         }
     }
 
+    /** A NAT call that may throw, for {@link #inNamespace}. */
+    public interface Action<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs NAT calls in another network namespace (the monitor's, when it is not the JVM's): on a
+     * throwaway platform thread that enters {@code netnsFd} first, so no other thread changes namespace.
+     * Netlink sockets and /proc/sys writes made by {@code action} act in that namespace.
+     */
+    public static <T> T inNamespace(int netnsFd, Action<T> action) throws IOException {
+        java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = Thread.ofPlatform().name("jspawn-nft-netns").start(() -> {
+            try {
+                dev.jspawn.sys.NetCalls.setns(netnsFd, dev.jspawn.sys.NetCalls.CLONE_NEWNET,
+                        "network namespace (descriptor " + netnsFd + ")");
+                result.set(action.run());
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while changing NAT rules", e);
+        }
+        Throwable e = failure.get();
+        if (e instanceof IOException io) throw io;
+        if (e instanceof RuntimeException r) throw r;
+        if (e instanceof Error r) throw r;
+        return result.get();
+    }
+
     private record Placed(String chain, List<NftExpr> exprs) {}
 
     private static void add(NftOwner owner, List<Placed> rules) throws IOException {

@@ -10,6 +10,7 @@
  * cleanup.add(() -> Nft.removeOwner(owner));                  // exactly this owner's rules; the table when empty
  * }</pre>
  *
- * All calls act in the network namespace of the calling thread. The design and why: docs/architecture.md.
+ * All calls act in the network namespace of the calling thread; {@link dev.jspawn.net.nft.Nft#inNamespace}
+ * runs them in another one (the monitor's) by descriptor. The design and why: docs/architecture.md.
  */
 package dev.jspawn.net.nft;

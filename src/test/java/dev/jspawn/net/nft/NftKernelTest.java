@@ -269,10 +269,17 @@ class NftKernelTest {
             }
             String before = n.ruleset();
             NftOwner owner = self("other");
-            n.inHost(() -> {
-                Nft.masquerade(owner, Subnet.parse("10.78.0.0/28"));
-                return null;
-            });
+            // this time through Nft.inNamespace with a descriptor, as the launcher calls it
+            int fd = dev.jspawn.sys.Syscalls.open(NetnsLab.path(n.host).toString(),
+                    dev.jspawn.sys.Syscalls.O_RDONLY | dev.jspawn.sys.Syscalls.O_CLOEXEC, 0);
+            try {
+                Nft.inNamespace(fd, () -> {
+                    Nft.masquerade(owner, Subnet.parse("10.78.0.0/28"));
+                    return null;
+                });
+            } finally {
+                dev.jspawn.sys.Syscalls.close(fd);
+            }
             assertThat(n.ruleset()).contains("table ip other").contains("table inet jspawn");
             n.inHost(() -> Nft.removeOwner(owner));
             assertThat(n.ruleset()).isEqualTo(before);
