@@ -74,7 +74,7 @@ public final class Links implements AutoCloseable {
     /** The link called {@code name}, or null. */
     public Link get(String name) throws IOException {
         try {
-            List<NetlinkReply> rs = nl.request(NetlinkMessage.request(RTM_GETLINK, 0).describe("look up link " + name)
+            List<NetlinkReply> rs = nl.request(NetlinkMessage.request(RTM_GETLINK, NLM_F_ACK).describe("look up link " + name)
                     .header(ifinfo(0, 0, 0)).string(IFLA_IFNAME, name));
             return rs.isEmpty() ? null : link(rs.get(0));
         } catch (NetlinkException e) {

@@ -140,7 +140,7 @@ public final class Netlink implements AutoCloseable {
      */
     public List<NetlinkReply> transact(List<NetlinkMessage> messages) throws IOException {
         Map<Integer, NetlinkMessage> bySeq = new HashMap<>();
-        Set<Integer> pending = new HashSet<>(), single = new HashSet<>();
+        Set<Integer> pending = new HashSet<>();
         List<byte[]> encoded = new ArrayList<>();
         int total = 0;
         for (NetlinkMessage m : messages) {
@@ -148,9 +148,7 @@ public final class Netlink implements AutoCloseable {
             bySeq.put(s, m);
             boolean dump = (m.flags() & NetlinkMessage.NLM_F_DUMP) == NetlinkMessage.NLM_F_DUMP
                     && (m.flags() & NetlinkMessage.NLM_F_REQUEST) != 0 && (m.flags() & NetlinkMessage.NLM_F_CREATE) == 0;
-            // an ACK, a dump's NLMSG_DONE, or else a plain request's one reply (or error) ends it
             if ((m.flags() & NetlinkMessage.NLM_F_ACK) != 0 || dump) pending.add(s);
-            else if ((m.flags() & NetlinkMessage.NLM_F_REQUEST) != 0) single.add(s);
             byte[] b = m.encode(s, portId);
             encoded.add(b);
             total += NetlinkReply.align(b.length);
@@ -165,7 +163,6 @@ public final class Netlink implements AutoCloseable {
 
         List<NetlinkReply> replies = new ArrayList<>();
         NetlinkException firstError = null;
-        pending.addAll(single);
         while (!pending.isEmpty()) {
             // after an error, only read what is already queued: the kernel may not answer the rest
             long n;
@@ -188,7 +185,6 @@ public final class Netlink implements AutoCloseable {
                     pending.remove(r.seq());
                 } else if (r.type() != NetlinkMessage.NLMSG_NOOP) {
                     replies.add(r);
-                    if (single.contains(r.seq())) pending.remove(r.seq());
                 }
             }
         }

@@ -5,8 +5,16 @@ import dev.jspawn.net.Links.Prefix;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.spec.ContainerSpec.Network;
 import dev.jspawn.spec.ContainerSpec.VethExtra;
+import dev.jspawn.net.dhcp.DhcpConfig;
+import dev.jspawn.net.dhcp.DhcpServer;
+import dev.jspawn.net.nft.NatRules;
+import dev.jspawn.net.nft.Nft;
+import dev.jspawn.net.nft.NftOwner;
+import dev.jspawn.net.nft.Subnet;
 import dev.jspawn.sys.Syscalls;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +34,8 @@ import java.util.Set;
  * networkd would do: a /28 per veth and a /24 per zone from 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 that
  * collides with nothing in the host namespace nor with other containers (see {@link NetState}); the host side
  * gets .1, and a payload that does not boot gets .2 (or the next free zone address) on host0 with a default
- * route. A booting payload is served by DHCP instead ({@link #served()} is the seam).
+ * route. A booting payload gets the same address by DHCP (jspawn's {@link DhcpServer} on the host side).
+ * The subnet is masqueraded and -p ports forwarded ({@link Nft}) in the host namespace.
  *
  * <p>"Host" is the monitor's network namespace (on the planner path the client's, which may differ from the
  * planner's own). Everything is checked before anything is created, and {@link #close} undoes it all: moved
@@ -96,6 +105,10 @@ public final class NetworkSetup implements AutoCloseable {
         for (String i : n.macvlan()) macvlanParents.add(host.require(i, "Network interface"));
         for (String i : n.ipvlan()) ipvlanParents.add(host.require(i, "Network interface"));
         String hostVeth = n.veth() ? IfNames.hostVeth(machine, n.bridge() != null || n.zone() != null) : null;
+        if (!n.ports().isEmpty() && (!n.veth() || n.bridge() != null)) {
+            throw new IOException("--port= needs --network-veth or --network-zone: jspawn knows the container's"
+                    + " address only on links it addresses itself");
+        }
         Set<String> taken = new HashSet<>();
         if (hostVeth != null) checkFree(hostVeth, taken);
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
@@ -142,6 +155,57 @@ public final class NetworkSetup implements AutoCloseable {
             container.setUp("host0");
             container.addDefaultRoute(h0.index(), "host0", s.gateway());
         }
+        nat(spec, monitorPid, s);
+        if (spec.boot()) dhcp(s);
+    }
+
+    /**
+     * Masquerade of the link's subnet (on by default for veth and zone links, as networkd's
+     * 80-container-ve/vz.network set IPMasquerade=) and the -p forwards, in the host namespace, as rules of
+     * jspawn's nftables table owned by the monitor (so a SIGKILLed jspawn's rules go at the next start).
+     */
+    private void nat(ContainerSpec spec, int monitorPid, Served s) throws IOException {
+        NftOwner owner = NftOwner.of(spec.machineName(), monitorPid);
+        Nft.inNamespace(hostNs, () -> {
+            Nft.removeStale();
+            return null;
+        });
+        undo.push(() -> Nft.inNamespace(hostNs, () -> Nft.removeOwner(owner)));
+        InetAddress container = inet(s.containerAddress());
+        List<Nft.PortForward> forwards = new ArrayList<>();
+        for (ContainerSpec.Port p : spec.network().ports()) {
+            forwards.add(new Nft.PortForward(p.protocol().equals("udp") ? NatRules.Protocol.UDP : NatRules.Protocol.TCP,
+                    p.hostPort(), container, p.containerPort()));
+        }
+        Nft.inNamespace(hostNs, () -> {
+            Nft.masquerade(owner, Subnet.of(inet(s.subnet().network()), s.subnet().length()));
+            Nft.forwardPorts(owner, forwards, s.hostLink());
+            return null;
+        });
+    }
+
+    /**
+     * DHCP for a booting guest, as networkd's DHCPServer= on the host side: a veth's server offers exactly the
+     * address jspawn allocated for the container (so -p forwards reach it). Zones are not served yet: several
+     * jspawns would answer on one bridge; their guests need a static address (the zone's subnet is in
+     * /run/jspawn/net/zone-BRIDGE).
+     */
+    private void dhcp(Served s) throws IOException {
+        if (s.zone()) {
+            err.println("Not serving DHCP on zone " + s.hostLink() + " yet: configure the guest statically in "
+                    + s.subnet() + " (gateway " + Links.format(s.gateway()) + "), ignoring");
+            return;
+        }
+        DhcpConfig config = new DhcpConfig(s.hostLink(), (Inet4Address) inet(s.gateway()), s.subnet().length(),
+                (Inet4Address) inet(s.containerAddress()), 1, DhcpConfig.DEFAULT_LEASE, (Inet4Address) inet(s.gateway()),
+                DhcpConfig.hostDnsServers(Path.of("/etc/resolv.conf")));
+        DhcpServer server = Netlink.inNamespace(hostNs, "network namespace of the monitor",
+                () -> DhcpServer.start(config, line -> err.println(line)));
+        undo.push(server::close);
+    }
+
+    private static InetAddress inet(int a) throws IOException {
+        return InetAddress.getByAddress(new byte[] {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8), (byte) a});
     }
 
     private String shortened(String name) {
