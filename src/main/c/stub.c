@@ -887,6 +887,32 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     return 0;
 }
 
+/*
+ * Sync point #3 as the monitor sees it. A planner that fails during its outside work (e.g. a network
+ * option naming a missing bridge) sends its error text (MSG_OUT) and MSG_DONE instead of the go: print
+ * the text, and end the container with the planner's exit code.
+ */
+static void await_go(pid_t pid) {
+    static uint8_t buf[65536];
+    for (;;) {
+        ssize_t r;
+        while ((r = recv(CONTROL_FD, buf, sizeof buf, 0)) < 0 && errno == EINTR) {}
+        uint32_t type = 0;
+        if (r >= 4) memcpy(&type, buf, 4);
+        if (r == 4 && type == MSG_GO) return;
+        if (client_mode && r >= 8 && type == MSG_OUT) {
+            planner_message(buf, r);
+            continue;
+        }
+        if (client_mode && r >= 8 && type == MSG_DONE) {
+            if (pid > 0) kill(pid, SIGKILL);
+            planner_message(buf, r); /* exits with the planner's code */
+        }
+        if (pid <= 0) _exit(1);
+        orphan_cleanup(pid);
+    }
+}
+
 static void put(uint8_t **b, size_t *len, size_t *cap, const void *data, size_t n) {
     if (*len + n > *cap) {
         while (*len + n > *cap) *cap *= 2;
@@ -1187,6 +1213,7 @@ monitor:;
     if (nr < 0) {
         int32_t m[3] = {MSG_FAILED, -1003, -nr};
         send_msg(m, sizeof m);
+        if (client_mode) await_go(0); /* prints the planner's error text, exits with its code */
         return 1;
     }
     int err = 0, bad = clone_trees(&err);
@@ -1258,10 +1285,8 @@ monitor:;
     int32_t pm[2] = {MSG_PID, pid};
     send_msg(pm, sizeof pm); /* sync point #2 */
 
-    uint32_t go_msg = 0;
+    await_go(pid);
     ssize_t r;
-    while ((r = recv(CONTROL_FD, &go_msg, sizeof go_msg, 0)) < 0 && errno == EINTR) {}
-    if (r != sizeof go_msg || go_msg != MSG_GO) orphan_cleanup(pid);
     if (client_mode && stop_requested) kill(pid, SIGKILL); /* asked to stop while setting up */
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
     close(go[1]);

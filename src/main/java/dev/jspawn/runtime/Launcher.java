@@ -237,7 +237,15 @@ public final class Launcher {
                 if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
                 if (spec.network().hasLinks()) {
-                    NetworkSetup net = NetworkSetup.start(spec, stub.pid(), initPid, err);
+                    NetworkSetup net;
+                    try {
+                        net = NetworkSetup.start(spec, stub.pid(), initPid, err);
+                    } catch (IOException e) {
+                        // said now, while a planner's client still listens (the cleanup ends it)
+                        err.println(e.getMessage());
+                        Syscalls.kill(initPid, 9);
+                        return 1;
+                    }
                     cleanup.add(net::close);
                     Trace.mark("network ready");
                 }

@@ -236,6 +236,11 @@ class NetworkContainerTest {
         assertThat(ns.links()).isEqualTo(links);
     }
 
+    /** Whether jspawn runs through the planner, which cleans up itself when its client is killed. */
+    boolean viaPlanner() {
+        return false;
+    }
+
     @Test
     void afterKill9OfJspawnTheNextStartRemovesWhatWasLeft() throws Exception {
         try (Proc.Running c = container("k9", List.of("--network-zone=kz"), "echo up; sleep 60").start()) {
@@ -245,8 +250,14 @@ class NetworkContainerTest {
             c.waitFor(T);
         }
         for (int i = 0; i < 100 && ns.links().contains("vb-k9"); i++) Thread.sleep(50);
-        assertThat(ns.links()).contains("vz-kz").doesNotContain("vb-k9"); // the zone bridge stays behind
-        assertThat(records()).contains("link-vb-k9", "zone-vz-kz");
+        if (viaPlanner()) {
+            // the client was the monitor; the planner saw the container end and cleaned up as on any exit
+            for (int i = 0; i < 100 && ns.links().contains("vz-kz"); i++) Thread.sleep(50);
+            assertThat(ns.links()).isEqualTo(fixtureLinks());
+        } else {
+            assertThat(ns.links()).contains("vz-kz").doesNotContain("vb-k9"); // the zone bridge stays behind
+            assertThat(records()).contains("link-vb-k9", "zone-vz-kz");
+        }
         container("k9b", List.of("-n"), "true").run().assertOk();
         assertThat(records()).doesNotContain("link-vb-k9", "zone-vz-kz");
         assertThat(ns.links()).isEqualTo(fixtureLinks());
