@@ -140,6 +140,40 @@ class NetworkContainerTest {
     }
 
     @Test
+    void extraVethPairsAreCreatedAndRemoved() {
+        try (Proc.Running c = container("vx", List.of("--network-veth-extra=vex0:inner0", "--network-veth-extra=vex1"),
+                "ip -o link; echo up; sleep 60").start()) {
+            c.awaitStdout("up", T);
+            assertThat(c.stdout()).contains("inner0").contains("vex1").doesNotContain("host0");
+            assertThat(ns.links()).contains("vex0", "vex1");
+            c.signal(15);
+            c.waitFor(T);
+        }
+        assertThat(ns.links()).isEqualTo(fixtureLinks());
+    }
+
+    @Test
+    void subnetsAvoidWhatTheHostNamespaceRoutes() {
+        Result first = container("sa", List.of("-n"), "ip -o -4 addr show host0").run().assertOk();
+        String addr = group(first.stdout(), "inet ([0-9.]+)/28");
+        Links.Prefix taken = new Links.Prefix(Links.ipv4(addr), 28);
+        // the same machine name probes from the same place: with its subnet routed on the host, it moves on
+        TestNetns.sh("ip -n " + ns.name() + " route add " + taken + " dev br0");
+        Result second = container("sa", List.of("-n"), "ip -o -4 addr show host0").run().assertOk();
+        Links.Prefix got = new Links.Prefix(Links.ipv4(group(second.stdout(), "inet ([0-9.]+)/28")), 28);
+        assertThat(got.overlaps(taken)).as(got + " vs " + taken).isFalse();
+        // and a container started while another runs gets another subnet
+        try (Proc.Running c = container("sa", List.of("-n"), "ip -o -4 addr show host0; sleep 60").start()) {
+            String a = c.awaitStdout("inet [0-9.]+", T).substring(5);
+            Result other = container("sb", List.of("-n"), "ip -o -4 addr show host0").run().assertOk();
+            Links.Prefix p = new Links.Prefix(Links.ipv4(group(other.stdout(), "inet ([0-9.]+)/28")), 28);
+            assertThat(p.overlaps(new Links.Prefix(Links.ipv4(a), 28))).isFalse();
+            c.signal(15);
+            c.waitFor(T);
+        }
+    }
+
+    @Test
     void twoContainersOnABridgeReachEachOther() {
         try (Proc.Running a = container("ba", List.of("--network-bridge=br0"),
                 "ip addr add 10.123.0.1/24 dev host0; ip link set host0 up; echo ready; nc -l -p 8000").start()) {
