@@ -236,7 +236,7 @@ public final class Launcher {
                 Trace.mark("cloned");
                 if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
-                if (spec.network().hasLinks()) {
+                if (spec.network().hasLinks() || !spec.network().ports().isEmpty()) {
                     NetworkSetup net;
                     try {
                         net = NetworkSetup.start(spec, stub.pid(), initPid, err);
