@@ -110,6 +110,16 @@ public final class Links implements AutoCloseable {
         nl.request(m);
     }
 
+    static final int RTM_NEWLINKPROP = 108, IFLA_PROP_LIST = 52, IFLA_ALT_IFNAME = 53;
+
+    /** Adds an alternative name (as nspawn gives a shortened link its full name). */
+    public void addAltName(String name, String altName) throws IOException {
+        nl.request(NetlinkMessage.request(RTM_NEWLINKPROP, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK)
+                .describe("set alternative interface name '" + altName + "' to '" + name + "'").header(ifinfo(0, 0, 0))
+                .string(IFLA_IFNAME, name).begin(IFLA_PROP_LIST | NetlinkMessage.NLA_F_NESTED)
+                .string(IFLA_ALT_IFNAME, altName).end());
+    }
+
     public void createBridge(String name) throws IOException {
         nl.request(NetlinkMessage.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK)
                 .describe("create bridge interface " + name).header(ifinfo(0, 0, 0)).string(IFLA_IFNAME, name)

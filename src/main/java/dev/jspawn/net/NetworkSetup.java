@@ -133,6 +133,15 @@ public final class NetworkSetup implements AutoCloseable {
             host.createVeth(hostVeth, IfNames.mac(id, machine, IfNames.HOST_KEY, 0), "host0",
                     IfNames.mac(id, machine, IfNames.CONTAINER_KEY, 0), containerNs);
             undo.push(() -> host.delete(hostVeth));
+            if (!full.equals(hostVeth)) {
+                try {
+                    if (full.length() >= 128) throw new IOException("too long");
+                    host.addAltName(hostVeth, full);
+                } catch (IOException e) {
+                    err.println("Failed to set alternative interface name '" + full + "' to '" + hostVeth + "', ignoring: "
+                            + e.getMessage());
+                }
+            }
         }
         idx = 0;
         for (VethExtra e : n.vethExtra()) {

@@ -140,6 +140,19 @@ class NetworkContainerTest {
     }
 
     @Test
+    void longMachineNamesGiveNspawnsShortenedLinkNameWithTheFullOneAsAltname() {
+        try (Proc.Running c = container("averyveryverylongname", List.of("-n"), "echo up; sleep 60").start()) {
+            c.awaitStdout("up", T);
+            assertThat(ns.ip("link", "show", "ve-averyverUARo")).contains("altname ve-averyveryverylongname");
+            assertThat(c.stderr()).contains("Network interface name 've-averyveryverylongname' has been changed to"
+                    + " 've-averyverUARo' to fit length constraints.");
+            c.signal(15);
+            c.waitFor(T);
+        }
+        assertThat(ns.links()).isEqualTo(fixtureLinks());
+    }
+
+    @Test
     void extraVethPairsAreCreatedAndRemoved() {
         try (Proc.Running c = container("vx", List.of("--network-veth-extra=vex0:inner0", "--network-veth-extra=vex1"),
                 "ip -o link; echo up; sleep 60").start()) {
