@@ -194,22 +194,22 @@ public final class NetworkSetup implements AutoCloseable {
     }
 
     /**
-     * DHCP for a booting guest, as networkd's DHCPServer= on the host side: a veth's server offers exactly the
-     * address jspawn allocated for the container (so -p forwards reach it). Zones are not served yet: several
-     * jspawns would answer on one bridge; their guests need a static address (the zone's subnet is in
-     * /run/jspawn/net/zone-BRIDGE).
+     * DHCP for a booting guest, as networkd's DHCPServer= on the host side, offering exactly the address
+     * jspawn allocated for the container (so -p forwards reach it). On a zone every member's jspawn runs its
+     * own server on the bridge (port 67 is shared), each answering only its container's MAC.
      */
     private void dhcp(Served s) throws IOException {
+        byte[] mac = null;
         if (s.zone()) {
-            err.println("Not serving DHCP on zone " + s.hostLink() + " yet: configure the guest statically in "
-                    + s.subnet() + " (gateway " + Links.format(s.gateway()) + "), ignoring");
-            return;
+            mac = container.require("host0", "Network interface").mac();
+            if (mac == null || mac.length != 6) throw new IOException("cannot read the MAC address of host0");
         }
         DhcpConfig config = new DhcpConfig(s.hostLink(), (Inet4Address) inet(s.gateway()), s.subnet().length(),
                 (Inet4Address) inet(s.containerAddress()), 1, DhcpConfig.DEFAULT_LEASE, (Inet4Address) inet(s.gateway()),
                 DhcpConfig.hostDnsServers(Path.of("/etc/resolv.conf")));
+        byte[] only = mac;
         DhcpServer server = Netlink.inNamespace(hostNs, "network namespace of the monitor",
-                () -> DhcpServer.start(config, line -> err.println(line)));
+                () -> DhcpServer.start(config, line -> err.println(line), only));
         undo.push(server::close);
     }
 

@@ -90,16 +90,45 @@ class NetworkServicesTest {
         }
     }
 
-    @Test
-    void bootingGuestGetsItsAddressByDhcp(@TempDir Path tmp) throws IOException {
+    private static Path dhcpTree(Path tmp, String after) throws IOException {
         Path tree = Fixtures.freshBusyboxCopy(tmp);
         Path init = tree.resolve("sbin/init");
         Files.delete(init);
         Files.writeString(init, "#!/bin/sh\nip link set host0 up\n"
-                + "udhcpc -i host0 -n -q -f -s /bin/true 2>&1 | grep -o 'lease of [0-9.]* obtained'\n"
-                + "ip -o -4 route\n");
+                + "udhcpc -i host0 -n -q -f -s /bin/true 2>&1 | grep -o 'lease of [0-9.]* obtained'\n" + after);
         Files.setPosixFilePermissions(init, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return tree;
+    }
+
+    @Test
+    void bootingGuestGetsItsAddressByDhcp(@TempDir Path tmp) throws IOException {
+        Path tree = dhcpTree(tmp, "");
         Result r = container(tree, "dh", List.of("-b", "-n")).run();
         assertThat(r.stdout()).as(r.describe()).containsPattern("lease of 10\\.[0-9.]+ obtained");
+    }
+
+    @Test
+    void bootingGuestsInAZoneEachGetTheirOwnAddress(@TempDir Path tmp) throws IOException {
+        Path tree = dhcpTree(tmp, "echo done; sleep 30\n");
+        try (Proc.Running a = container(tree, "dza", List.of("-b", "--network-zone=dz")).start()) {
+            String leaseA = a.awaitStdout("lease of [0-9.]+", T).substring(9);
+            assertThat(leaseA).isEqualTo(recordedAddress("vb-dza"));
+            // a second guest on the same bridge: two servers listen there, each answers only its guest
+            try (Proc.Running b = container(tree, "dzb", List.of("-b", "--network-zone=dz")).start()) {
+                String leaseB = b.awaitStdout("lease of [0-9.]+", T).substring(9);
+                assertThat(leaseB).isEqualTo(recordedAddress("vb-dzb")).isNotEqualTo(leaseA);
+                b.signal(15);
+                b.waitFor(T);
+            }
+            a.signal(15);
+            a.waitFor(T);
+        }
+    }
+
+    private static String recordedAddress(String link) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/run/jspawn/net/link-" + link))) {
+            if (l.startsWith("address=")) return l.substring(8);
+        }
+        throw new AssertionError("no address in the record of " + link);
     }
 }

@@ -30,6 +30,8 @@ public final class DhcpServer implements AutoCloseable {
     private final Consumer<String> warn;
     private final Thread thread;
     private volatile boolean closed;
+    /** When set, only this client hardware address is answered (set before the thread starts). */
+    private byte[] onlyClient;
 
     private DhcpServer(DhcpConfig config, int fd, Consumer<String> warn) {
         this.config = config;
@@ -46,6 +48,15 @@ public final class DhcpServer implements AutoCloseable {
      * @param warn receives one line per problem met while serving (a bad packet, a failed send)
      */
     public static DhcpServer start(DhcpConfig config, Consumer<String> warn) throws SysException {
+        return start(config, warn, null);
+    }
+
+    /**
+     * Like {@link #start(DhcpConfig, Consumer)}, answering only the client with this MAC (6 bytes), or all
+     * when null. Lets every container on a zone bridge have its own server (SO_REUSEADDR shares port 67),
+     * each offering only its container's address.
+     */
+    public static DhcpServer start(DhcpConfig config, Consumer<String> warn, byte[] onlyClientMac) throws SysException {
         String what = "DHCP server socket on " + config.device();
         int fd = NetSyscalls.udpSocket(what);
         try {
@@ -58,6 +69,7 @@ public final class DhcpServer implements AutoCloseable {
             throw e;
         }
         DhcpServer s = new DhcpServer(config, fd, warn == null ? m -> {} : warn);
+        s.onlyClient = onlyClientMac == null ? null : onlyClientMac.clone();
         s.thread.start();
         return s;
     }
@@ -105,6 +117,7 @@ public final class DhcpServer implements AutoCloseable {
             warn.accept("DHCP server on " + config.device() + ": ignoring a bad message: " + e.getMessage());
             return;
         }
+        if (onlyClient != null && !java.util.Arrays.equals(java.util.Arrays.copyOf(m.chaddr(), 6), onlyClient)) return;
         DhcpLeases.Reply r;
         synchronized (leases) {
             r = leases.handle(m, System.currentTimeMillis());
