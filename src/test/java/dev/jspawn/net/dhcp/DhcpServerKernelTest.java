@@ -46,9 +46,11 @@ class DhcpServerKernelTest {
     Map<String, String> udhcpc(NetnsLab lab, String ns, String dev, String... extra) throws IOException {
         Path out = tmp.resolve("udhcpc-" + System.nanoTime());
         Path script = tmp.resolve("udhcpc.script");
-        // bound: record and configure the address (udhcpc sends its RELEASE from it); deconfig: remove it
-        Files.writeString(script, "#!/bin/sh\ncase \"$1\" in\nbound) echo \"ip=$ip subnet=$subnet router=$router"
-                + " lease=$lease serverid=$serverid\" >> \"$OUT\"; ip addr add $ip/$subnet dev $interface;;\n"
+        // bound: record and configure the address (udhcpc renews and releases from it); renew: record;
+        // deconfig: remove it
+        Files.writeString(script, "#!/bin/sh\ncase \"$1\" in\nbound|renew) echo \"ev=$1 ip=$ip subnet=$subnet"
+                + " router=$router lease=$lease serverid=$serverid\" >> \"$OUT\";\n"
+                + "  [ \"$1\" = bound ] && ip addr add $ip/$subnet dev $interface;;\n"
                 + "deconfig) ip addr flush dev $interface;;\nesac\nexit 0\n");
         script.toFile().setExecutable(true);
         List<String> cmd = new java.util.ArrayList<>(List.of("busybox", "udhcpc", "-i", dev, "-q", "-n", "-f", "-t", "5",
@@ -106,9 +108,13 @@ class DhcpServerKernelTest {
                 Path out = tmp.resolve("udhcpc-release");
                 try (Proc.Running p = lab.proc(c1, "busybox", "udhcpc", "-i", "vc0", "-f", "-R", "-t", "5", "-T", "1",
                         "-s", tmp.resolve("udhcpc.script").toString()).env("OUT", out.toString()).start()) {
-                    awaitFile(out, "ip=");
+                    awaitFile(out, "ev=bound");
+                    // SIGUSR1: renew now, a REQUEST unicast from the leased address; the ACK is unicast back
+                    p.signal(10);
+                    awaitFile(out, "ev=renew");
                     p.signal(15);
-                    assertThat(p.waitFor(Duration.ofSeconds(20)).stderr()).contains("unicasting a release");
+                    assertThat(p.waitFor(Duration.ofSeconds(20)).stderr()).contains("sending renew to server 10.77.0.1")
+                            .contains("unicasting a release");
                 }
                 Map<String, String> other = parse(Files.readString(out).trim());
                 assertThat(other.get("ip")).startsWith("10.77.0.").isNotEqualTo(a.getHostAddress());
