@@ -122,17 +122,38 @@ class DhcpServerKernelTest {
                 while (d0.leaseOf(mac(MAC2)) != null && System.nanoTime() < deadline) Thread.sleep(20);
                 assertThat(d0.leaseOf(mac(MAC2))).as("lease after RELEASE").isNull();
                 assertThat(d0.leaseOf(mac(MAC1))).isEqualTo(a);
+                // asking for MAC1's address does not take it away
+                assertThat(udhcpc(lab, c1, "vc0", "-r", a.getHostAddress()).get("ip")).isNotEqualTo(a.getHostAddress());
+                assertThat(d0.leaseOf(mac(MAC1))).isEqualTo(a);
 
                 // the second link's server answers on its own link only, from its own subnet
                 Map<String, String> second = udhcpc(lab, c2, "vc1");
                 assertThat(second.get("ip")).startsWith("10.77.1.");
                 assertThat(second).containsEntry("router", "10.77.1.1").containsEntry("subnet", "255.255.255.240");
                 assertThat(d1.leases()).hasSize(1);
-                assertThat(d0.leases()).hasSize(1);
+                assertThat(d0.leases()).hasSize(2); // MAC1's, and MAC2's from the -r run
             }
             assertThat(warnings).isEmpty();
             // closed servers closed their sockets
             assertThat(lab.exec(s, "ss", "-ulnH").assertOk().stdout()).doesNotContain(":67");
+        }
+    }
+
+    /** A zone: one server on the bridge serves every container whose veth is a port of it. */
+    @Test
+    void oneServerOnABridgeServesAllItsPorts() throws Exception {
+        try (NetnsLab lab = new NetnsLab("dh")) {
+            String s = lab.add("srv"), c1 = lab.add("c1"), c2 = lab.add("c2");
+            lab.sh(s, "ip link add vz-test type bridge && ip link set vz-test up && ip addr add 10.77.6.1/24 dev vz-test");
+            lab.veth(s, "vb-1", c1, "host0");
+            lab.veth(s, "vb-2", c2, "host0");
+            lab.sh(s, "ip link set vb-1 master vz-test && ip link set vb-2 master vz-test");
+            try (DhcpServer d = lab.call(s, () -> DhcpServer.start(DhcpConfig.forSubnet("vz-test", ip("10.77.6.1"), 24), null))) {
+                String a1 = udhcpc(lab, c1, "host0").get("ip"), a2 = udhcpc(lab, c2, "host0").get("ip");
+                assertThat(a1).startsWith("10.77.6.");
+                assertThat(a2).startsWith("10.77.6.").isNotEqualTo(a1);
+                assertThat(d.leases()).hasSize(2);
+            }
         }
     }
 
