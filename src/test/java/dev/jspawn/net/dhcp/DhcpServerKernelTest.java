@@ -172,7 +172,9 @@ class DhcpServerKernelTest {
                 script.toFile().setExecutable(true);
                 lab.proc(c, "busybox", "udhcpc", "-i", "vc0", "-q", "-n", "-f", "-t", "5", "-T", "1", "-s",
                         script.toString()).env("OUT", out.toString()).run().assertOk();
+                // both servers; no router option when none is configured
                 assertThat(Files.readString(out).trim()).isEqualTo("192.0.2.53 192.0.2.54|");
+                assertThat(d.leases()).hasSize(1);
             }
         }
     }
