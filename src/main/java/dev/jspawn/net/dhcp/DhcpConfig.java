@@ -54,7 +54,16 @@ public record DhcpConfig(String device, Inet4Address serverAddress, int prefixLe
         int mask = mask(prefixLength), net = toInt(serverAddress) & mask;
         int size = (int) ((~mask & 0xffffffffL) - 1);
         return new DhcpConfig(device, serverAddress, prefixLength, fromInt(net + 1), size, DEFAULT_LEASE, serverAddress,
-                hostDnsServers(Path.of("/etc/resolv.conf")));
+                hostDnsServers());
+    }
+
+    /**
+     * The host's upstream IPv4 DNS servers: from /etc/resolv.conf, or, when that names only a local stub
+     * (systemd-resolved's 127.0.0.53), from resolved's list of upstream servers, as networkd does.
+     */
+    public static List<Inet4Address> hostDnsServers() {
+        List<Inet4Address> dns = hostDnsServers(Path.of("/etc/resolv.conf"));
+        return dns.isEmpty() ? hostDnsServers(Path.of("/run/systemd/resolve/resolv.conf")) : dns;
     }
 
     /**

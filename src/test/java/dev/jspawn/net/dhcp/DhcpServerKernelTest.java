@@ -46,9 +46,11 @@ class DhcpServerKernelTest {
     Map<String, String> udhcpc(NetnsLab lab, String ns, String dev, String... extra) throws IOException {
         Path out = tmp.resolve("udhcpc-" + System.nanoTime());
         Path script = tmp.resolve("udhcpc.script");
-        // bound: record and configure the address (udhcpc sends its RELEASE from it); deconfig: remove it
-        Files.writeString(script, "#!/bin/sh\ncase \"$1\" in\nbound) echo \"ip=$ip subnet=$subnet router=$router"
-                + " lease=$lease serverid=$serverid\" >> \"$OUT\"; ip addr add $ip/$subnet dev $interface;;\n"
+        // bound: record and configure the address (udhcpc renews and releases from it); renew: record;
+        // deconfig: remove it
+        Files.writeString(script, "#!/bin/sh\ncase \"$1\" in\nbound|renew) echo \"ev=$1 ip=$ip subnet=$subnet"
+                + " router=$router lease=$lease serverid=$serverid\" >> \"$OUT\";\n"
+                + "  [ \"$1\" = bound ] && ip addr add $ip/$subnet dev $interface;;\n"
                 + "deconfig) ip addr flush dev $interface;;\nesac\nexit 0\n");
         script.toFile().setExecutable(true);
         List<String> cmd = new java.util.ArrayList<>(List.of("busybox", "udhcpc", "-i", dev, "-q", "-n", "-f", "-t", "5",
@@ -106,9 +108,13 @@ class DhcpServerKernelTest {
                 Path out = tmp.resolve("udhcpc-release");
                 try (Proc.Running p = lab.proc(c1, "busybox", "udhcpc", "-i", "vc0", "-f", "-R", "-t", "5", "-T", "1",
                         "-s", tmp.resolve("udhcpc.script").toString()).env("OUT", out.toString()).start()) {
-                    awaitFile(out, "ip=");
+                    awaitFile(out, "ev=bound");
+                    // SIGUSR1: renew now, a REQUEST unicast from the leased address; the ACK is unicast back
+                    p.signal(10);
+                    awaitFile(out, "ev=renew");
                     p.signal(15);
-                    assertThat(p.waitFor(Duration.ofSeconds(20)).stderr()).contains("unicasting a release");
+                    assertThat(p.waitFor(Duration.ofSeconds(20)).stderr()).contains("sending renew to server 10.77.0.1")
+                            .contains("unicasting a release");
                 }
                 Map<String, String> other = parse(Files.readString(out).trim());
                 assertThat(other.get("ip")).startsWith("10.77.0.").isNotEqualTo(a.getHostAddress());
@@ -116,17 +122,38 @@ class DhcpServerKernelTest {
                 while (d0.leaseOf(mac(MAC2)) != null && System.nanoTime() < deadline) Thread.sleep(20);
                 assertThat(d0.leaseOf(mac(MAC2))).as("lease after RELEASE").isNull();
                 assertThat(d0.leaseOf(mac(MAC1))).isEqualTo(a);
+                // asking for MAC1's address does not take it away
+                assertThat(udhcpc(lab, c1, "vc0", "-r", a.getHostAddress()).get("ip")).isNotEqualTo(a.getHostAddress());
+                assertThat(d0.leaseOf(mac(MAC1))).isEqualTo(a);
 
                 // the second link's server answers on its own link only, from its own subnet
                 Map<String, String> second = udhcpc(lab, c2, "vc1");
                 assertThat(second.get("ip")).startsWith("10.77.1.");
                 assertThat(second).containsEntry("router", "10.77.1.1").containsEntry("subnet", "255.255.255.240");
                 assertThat(d1.leases()).hasSize(1);
-                assertThat(d0.leases()).hasSize(1);
+                assertThat(d0.leases()).hasSize(2); // MAC1's, and MAC2's from the -r run
             }
             assertThat(warnings).isEmpty();
             // closed servers closed their sockets
             assertThat(lab.exec(s, "ss", "-ulnH").assertOk().stdout()).doesNotContain(":67");
+        }
+    }
+
+    /** A zone: one server on the bridge serves every container whose veth is a port of it. */
+    @Test
+    void oneServerOnABridgeServesAllItsPorts() throws Exception {
+        try (NetnsLab lab = new NetnsLab("dh")) {
+            String s = lab.add("srv"), c1 = lab.add("c1"), c2 = lab.add("c2");
+            lab.sh(s, "ip link add vz-test type bridge && ip link set vz-test up && ip addr add 10.77.6.1/24 dev vz-test");
+            lab.veth(s, "vb-1", c1, "host0");
+            lab.veth(s, "vb-2", c2, "host0");
+            lab.sh(s, "ip link set vb-1 master vz-test && ip link set vb-2 master vz-test");
+            try (DhcpServer d = lab.call(s, () -> DhcpServer.start(DhcpConfig.forSubnet("vz-test", ip("10.77.6.1"), 24), null))) {
+                String a1 = udhcpc(lab, c1, "host0").get("ip"), a2 = udhcpc(lab, c2, "host0").get("ip");
+                assertThat(a1).startsWith("10.77.6.");
+                assertThat(a2).startsWith("10.77.6.").isNotEqualTo(a1);
+                assertThat(d.leases()).hasSize(2);
+            }
         }
     }
 
@@ -145,7 +172,9 @@ class DhcpServerKernelTest {
                 script.toFile().setExecutable(true);
                 lab.proc(c, "busybox", "udhcpc", "-i", "vc0", "-q", "-n", "-f", "-t", "5", "-T", "1", "-s",
                         script.toString()).env("OUT", out.toString()).run().assertOk();
+                // both servers; no router option when none is configured
                 assertThat(Files.readString(out).trim()).isEqualTo("192.0.2.53 192.0.2.54|");
+                assertThat(d.leases()).hasSize(1);
             }
         }
     }

@@ -258,6 +258,26 @@ class NftKernelTest {
     }
 
     @Test
+    void aBadHostLinkIsAClearErrorAndAddsNothing() throws Exception {
+        try (Net n = new Net()) {
+            String before = n.ruleset();
+            NftOwner owner = self("bad");
+            InetAddress c = InetAddress.getByName("10.78.0.2");
+            Throwable e = org.assertj.core.api.Assertions.catchThrowable(() -> n.inHost(() -> {
+                Nft.forwardPort(owner, Protocol.TCP, 8080, c, 80, "nosuch0");
+                return null;
+            }));
+            assertThat(e).isInstanceOf(java.io.IOException.class).hasMessageContaining("net.ipv4.conf.nosuch0.route_localnet");
+            e = org.assertj.core.api.Assertions.catchThrowable(() -> n.inHost(() -> {
+                Nft.forwardPort(owner, Protocol.TCP, 8080, c, 80, "../../x");
+                return null;
+            }));
+            assertThat(e).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid interface name '../../x'");
+            assertThat(n.ruleset()).isEqualTo(before);
+        }
+    }
+
+    @Test
     void otherTablesAreLeftAlone() throws Exception {
         try (Net n = new Net()) {
             Path f = Files.createTempFile("nft", ".rules");
