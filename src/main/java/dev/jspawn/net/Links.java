@@ -12,7 +12,6 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -286,10 +285,6 @@ public final class Links implements AutoCloseable {
             if (dstLen > 0 && d != null && d.value().length == 4) out.add(new Prefix(d.u32Be(), dstLen));
         }
         return out;
-    }
-
-    static String hex(byte[] mac) {
-        return mac == null ? "random" : HexFormat.ofDelimiter(":").formatHex(mac);
     }
 
     @Override
