@@ -69,8 +69,17 @@ final class Supervisor {
         return machines.get(name);
     }
 
+    /**
+     * The network options of a managed machine: JSPAWN_MANAGED_NETWORK (e.g. "--network-veth", what
+     * systemd-nspawn@.service passes), none by default until managed machines with a veth are tested
+     * (tests must not make links in the host's namespace). A machine's .nspawn [Network] section applies
+     * either way.
+     */
     static List<String> networkOptions() {
-        return List.of(); // --network-veth once jspawn has networking
+        String v = DaemonConfig.get("JSPAWN_MANAGED_NETWORK", "jspawn.managed.network", "");
+        List<String> out = new java.util.ArrayList<>();
+        for (String w : v.trim().split("\\s+")) if (!w.isEmpty()) out.add(w);
+        return out;
     }
 
     /** Starts the image NAME; a running managed machine is left alone (as systemctl start). */
