@@ -34,8 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Supervisor {
     /**
-     * systemd-nspawn@.service's command line; its --network-veth comes from {@link #networkOptions} (opt-in for now)
-     * ({@link #networkOptions} is the seam); --console=interactive so that jmachinectl console can type.
+     * systemd-nspawn@.service's command line (its --network-veth comes from {@link #networkOptions}, opt-in
+     * for now), plus --console=interactive so that jmachinectl console can type.
      */
     static final List<String> UNIT_OPTIONS = List.of("--quiet", "--keep-unit", "--boot", "--link-journal=try-guest", "-U",
             "--settings=override", "--console=interactive");
