@@ -62,7 +62,15 @@ final class CtlServer {
         PrintStream err = new PrintStream(new Capture(chunks, 2), false, cs);
         String s = env.get("JSPAWN_MACHINE_SOCKET");
         Path socket = Path.of(s != null && !s.isEmpty() ? s : "/run/jspawn/io.jspawn.Machine");
-        int rc = Jmachinectl.run(argv, socket, env, out, err);
+        int rc;
+        try {
+            rc = Jmachinectl.run(argv, socket, env, out, err);
+        } catch (RuntimeException e) {
+            // A bug, not an answer: nothing was sent yet, so the JVM client fails in its own way.
+            System.err.println("jmachined: jmachinectl " + args + ": " + e);
+            Syscalls.send(fd, PlannerServer.le(PlannerServer.MSG_FALLBACK));
+            return;
+        }
         out.flush();
         err.flush();
         for (Chunk c : chunks) send(fd, c.stream(), c.bytes().toByteArray());
