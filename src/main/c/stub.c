@@ -54,7 +54,9 @@
  *
  * Ctl mode (`jspawn-stub --ctl FALLBACK... -- ARGS...`, what the jmachinectl launcher runs when the
  * planner socket exists): as client mode, but the request is MSG_CTL_REQUEST (same layout as MSG_REQUEST)
- * and jmachined runs jmachinectl's verb in-process (dev.jspawn.daemon.CtlServer). Only MSG_OUT, MSG_DONE
+ * and jmachined runs jmachinectl's verb in-process (dev.jspawn.daemon.CtlServer); its flags add 4 when the
+ * locale's charset (setlocale, nl_langinfo(CODESET), as the JVM finds it) is UTF-8, 8 when it is ASCII,
+ * and ask for the JVM otherwise. Only MSG_OUT, MSG_DONE
  * and MSG_FALLBACK come back; anything else, or no daemon, runs FALLBACK ARGS (the JVM jmachinectl).
  *
  * Enter mode (`jspawn-stub --enter FD`, dev.jspawn.machine.Enter): runs a program in a running
@@ -66,6 +68,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -876,8 +880,11 @@ static int exit_code(int st) {
 
 static char **fallback_argv;
 
+static struct sigaction caller_sigpipe; /* ctl mode ignores SIGPIPE; the fallback gets the caller's */
+
 static void exec_fallback(void) {
     close(CONTROL_FD);
+    if (ctl_mode) sigaction(SIGPIPE, &caller_sigpipe, NULL);
     setenv("JSPAWN_NO_PLANNER", "1", 1); /* the launcher then runs the JVM */
     execv(fallback_argv[0], fallback_argv);
     fprintf(stderr, "jspawn: failed to execute %s: %s\n", fallback_argv[0], strerror(errno));
@@ -892,8 +899,12 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     if (type == MSG_OUT && n >= 8) {
         uint32_t fd;
         memcpy(&fd, buf + 4, 4);
-        ssize_t w = write(fd == 1 ? 1 : 2, buf + 8, (size_t)(n - 8));
-        (void)w;
+        for (ssize_t off = 8; off < n;) {
+            ssize_t w = write(fd == 1 ? 1 : 2, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += w;
+        }
         return 1;
     }
     if (type == MSG_DONE && n >= 8) {
@@ -942,6 +953,13 @@ static void client_start(int argc, char **argv, int args_at, struct plan *p) {
     uint32_t v = ctl_mode ? MSG_CTL_REQUEST : MSG_REQUEST;
     put(&b, &len, &cap, &v, 4);
     v = (isatty(0) ? 1 : 0) | (isatty(1) ? 2 : 0);
+    if (ctl_mode) {
+        /* The charset the JVM jmachinectl would print in: it does the same two calls. */
+        setlocale(LC_ALL, "");
+        const char *cs = nl_langinfo(CODESET);
+        if (strcmp(cs, "UTF-8") == 0) v |= 4;
+        else if (strcmp(cs, "ANSI_X3.4-1968") == 0) v |= 8;
+    }
     put(&b, &len, &cap, &v, 4);
     char cwd[4096];
     put_str(&b, &len, &cap, getcwd(cwd, sizeof cwd) ? cwd : "/");
@@ -1642,7 +1660,13 @@ int main(int argc, char **argv) {
         const char *no_planner = getenv("JSPAWN_NO_PLANNER");
         if ((no_planner && *no_planner) || access(sock && *sock ? sock : "/run/jspawn/jspawn.sock", F_OK) < 0)
             exec_fallback();
-        if (ctl_mode) client_start(argc, argv, first, &p); /* does not return: exits or falls back */
+        if (ctl_mode) {
+            struct sigaction ign;
+            memset(&ign, 0, sizeof ign);
+            ign.sa_handler = SIG_IGN; /* a closed stdout fails the write, as for the JVM; MSG_DONE says the code */
+            sigaction(SIGPIPE, &ign, &caller_sigpipe);
+            client_start(argc, argv, first, &p); /* does not return: exits or falls back */
+        }
         client_mode = 1;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -30,7 +29,7 @@ import java.util.Objects;
  * image and log paths) or makes it answer MSG_FALLBACK, so the client runs the JVM as before: verbs that
  * need a terminal or descriptors ({@link Jmachinectl#servableInProcess}), a non-root caller (the machine
  * API answers those itself), a time zone other than the daemon's, a locale whose charset is neither
- * UTF-8 nor ASCII. Jmachinectl touches no global state (no System.exit, no System.out), so a call cannot
+ * UTF-8 nor ASCII (the client finds it as the JVM would, see stub.c). Jmachinectl touches no global state (no System.exit, no System.out), so a call cannot
  * affect the daemon.
  */
 final class CtlServer {
@@ -40,7 +39,7 @@ final class CtlServer {
 
     /** Serves one request (the message after its type) from the client with credentials cred. */
     static void handle(int fd, int[] cred, ByteBuffer b) throws IOException {
-        b.getInt(); // tty flags: no verb served here depends on them
+        int flags = b.getInt(); // tty flags (1, 2): no verb served here depends on them; the charset (4, 8)
         PlannerServer.str(b); // cwd: likewise
         List<String> args = new ArrayList<>();
         for (int i = b.getInt(); i > 0; i--) args.add(PlannerServer.str(b));
@@ -51,7 +50,7 @@ final class CtlServer {
             if (eq > 0) env.put(e.substring(0, eq), e.substring(eq + 1));
         }
         String[] argv = args.toArray(String[]::new);
-        Charset cs = charset(env);
+        Charset cs = (flags & 4) != 0 ? StandardCharsets.UTF_8 : (flags & 8) != 0 ? StandardCharsets.US_ASCII : null;
         if (cred[1] != 0 || cs == null || !Objects.equals(env.get("TZ"), System.getenv("TZ"))
                 || !Jmachinectl.servableInProcess(argv)) {
             Syscalls.send(fd, PlannerServer.le(PlannerServer.MSG_FALLBACK));
@@ -75,21 +74,6 @@ final class CtlServer {
         err.flush();
         for (Chunk c : chunks) send(fd, c.stream(), c.bytes().toByteArray());
         PlannerServer.done(fd, rc);
-    }
-
-    /**
-     * The charset the JVM client's System.out would use: the locale's (LC_ALL, LC_CTYPE, LANG), ASCII for
-     * C/POSIX/none; null for any other, which the JVM client then handles itself.
-     */
-    static Charset charset(Map<String, String> env) {
-        String l = null;
-        for (String k : new String[] {"LC_ALL", "LC_CTYPE", "LANG"}) {
-            l = env.get(k);
-            if (l != null && !l.isEmpty()) break;
-        }
-        if (l == null || l.isEmpty() || l.equals("C") || l.equals("POSIX")) return StandardCharsets.US_ASCII;
-        String u = l.toLowerCase(Locale.ROOT);
-        return u.endsWith(".utf-8") || u.endsWith(".utf8") ? StandardCharsets.UTF_8 : null;
     }
 
     private static void send(int fd, int stream, byte[] t) throws IOException {
