@@ -202,6 +202,54 @@ EOF
     after_run $name
 fi
 
+# --- 6. links this host's kernel lacks (ipvlan) and macvlan, --network-veth addressing, in a test netns
+NS=jsvm-net
+if ip netns add $NS 2>$W/netns.err; then
+    ip -n $NS link set lo up
+    ip -n $NS link add d0 type dummy && ip -n $NS link set d0 up
+    ip -n $NS link add d1 type dummy && ip -n $NS link set d1 up
+    mac0=$(nsenter --net=/run/netns/$NS ip -o link show d0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+    mac1=$(nsenter --net=/run/netns/$NS ip -o link show d1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+    links() { nsenter --net=/run/netns/$NS ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' '; }
+    before=$(links)
+
+    name=v2ipvlan
+    timeout 120 nsenter --net=/run/netns/$NS "$JSPAWN" -q -D $TREE -M $name --network-ipvlan=d0 -- /bin/sh -c \
+        'ls /sys/class/net | tr "\n" " "; echo; cat /sys/class/net/iv-d0/address' >$W/$name.out 2>$W/$name.err </dev/null
+    echo $? > $W/$name.rc
+    note "$name: rc $(cat $W/$name.rc), out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"
+    if [ "$(cat $W/$name.rc)" = 0 ] && [ "$(sed -n 1p $W/$name.out)" = "iv-d0 lo " ] && [ "$(sed -n 2p $W/$name.out)" = "$mac0" ]; then
+        ok ipvlan-link-inside
+    else bad ipvlan-link-inside "want links 'iv-d0 lo ' with d0's MAC $mac0 (ipvlan shares it): rc $(cat $W/$name.rc) out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"; fi
+
+    name=v2macvlan
+    timeout 120 nsenter --net=/run/netns/$NS "$JSPAWN" -q -D $TREE -M $name --network-macvlan=d1 -- /bin/sh -c \
+        'ls /sys/class/net | tr "\n" " "; echo; cat /sys/class/net/mv-d1/address' >$W/$name.out 2>$W/$name.err </dev/null
+    echo $? > $W/$name.rc
+    note "$name: rc $(cat $W/$name.rc), out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"
+    m=$(sed -n 2p $W/$name.out)
+    if [ "$(cat $W/$name.rc)" = 0 ] && [ "$(sed -n 1p $W/$name.out)" = "lo mv-d1 " ] && [ -n "$m" ] && [ "$m" != "$mac1" ]; then
+        ok macvlan-link-inside
+    else bad macvlan-link-inside "want links 'lo mv-d1 ' with a MAC of its own (not d1's $mac1): rc $(cat $W/$name.rc) out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"; fi
+
+    name=v2veth
+    timeout 120 nsenter --net=/run/netns/$NS "$JSPAWN" -q -D $TREE -M $name --network-veth -- /bin/sh -c \
+        'gw=$(ip route | sed -n "s/^default via \([0-9.]*\).*/\1/p"); echo "gw=$gw"; ping -c 1 -W 3 "$gw" >/dev/null && echo ping=ok' \
+        >$W/$name.out 2>$W/$name.err </dev/null
+    echo $? > $W/$name.rc
+    note "$name: rc $(cat $W/$name.rc), out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"
+    if grep -qx 'ping=ok' $W/$name.out; then ok veth-address-and-route
+    else bad veth-address-and-route "host0 with a default route whose gateway (the host side) answers ping: rc $(cat $W/$name.rc) out: $(oneline $W/$name.out) err: $(oneline $W/$name.err)"; fi
+
+    after=
+    for i in $(seq 30); do after=$(links); [ "$after" = "$before" ] && break; sleep 0.1; done
+    if [ "$after" = "$before" ]; then ok clean-after-network
+    else bad clean-after-network "links in the test netns before: '$before', after: '$after'"; fi
+    ip netns del $NS
+else
+    bad ipvlan-link-inside "ip netns add failed: $(oneline $W/netns.err)"
+fi
+
 kill $JM 2>/dev/null; wait $JM 2>/dev/null
 note "done"
 echo "$pass passed, $fail failed"

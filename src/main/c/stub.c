@@ -101,7 +101,7 @@
 #include <unistd.h>
 
 #define PLAN_MAGIC 0x4c50534au /* "JSPL" */
-#define PLAN_VERSION 2
+#define PLAN_VERSION 3
 #define CONTROL_FD 3
 #define MAX_PLAN (1u << 20)
 
@@ -826,6 +826,22 @@ static void orphan_cleanup(pid_t init) {
 }
 
 /* Decodes the plan message already in p->buf (sync point #1). */
+/*
+ * --network-namespace-path: the monitor joins that network namespace before the clone (instead of
+ * CLONE_NEWNET), so the container's init starts in it, as nspawn's outer child does. Done before any
+ * user namespace exists, while the monitor still has the host's privileges over the namespace.
+ */
+static const char *netns_path;
+
+static int enter_netns(void) {
+    if (!netns_path) return 0;
+    int fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
 static void parse_plan(struct plan *p) {
     p->pos = 0;
     if (get_u32(p) != PLAN_MAGIC) bad_plan("bad magic");
@@ -858,6 +874,7 @@ static void parse_plan(struct plan *p) {
     n_rmtrees = get_u32(p);
     if (n_rmtrees > MAX_CLEANUP) bad_plan("too many temporary trees");
     for (uint32_t i = 0; i < n_rmtrees; i++) rmtrees[i] = get_str(p);
+    netns_path = get_str(p);
     nsteps = get_u32(p);
     steps_start = p->buf + p->pos;
     steps_len = p->len - p->pos;
@@ -914,6 +931,32 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     }
     if (type == MSG_FALLBACK) exec_fallback();
     return 0;
+}
+
+/*
+ * Sync point #3 as the monitor sees it. A planner that fails during its outside work (e.g. a network
+ * option naming a missing bridge) sends its error text (MSG_OUT) and MSG_DONE instead of the go: print
+ * the text, and end the container with the planner's exit code.
+ */
+static void await_go(pid_t pid) {
+    static uint8_t buf[65536];
+    for (;;) {
+        ssize_t r;
+        while ((r = recv(CONTROL_FD, buf, sizeof buf, 0)) < 0 && errno == EINTR) {}
+        uint32_t type = 0;
+        if (r >= 4) memcpy(&type, buf, 4);
+        if (r == 4 && type == MSG_GO) return;
+        if (client_mode && r >= 8 && type == MSG_OUT) {
+            planner_message(buf, r);
+            continue;
+        }
+        if (client_mode && r >= 8 && type == MSG_DONE) {
+            if (pid > 0) kill(pid, SIGKILL);
+            planner_message(buf, r); /* exits with the planner's code */
+        }
+        if (pid <= 0) _exit(1);
+        orphan_cleanup(pid);
+    }
 }
 
 static void put(uint8_t **b, size_t *len, size_t *cap, const void *data, size_t n) {
@@ -1717,6 +1760,13 @@ int main(int argc, char **argv) {
     }
 
 monitor:;
+    int nr = enter_netns();
+    if (nr < 0) {
+        int32_t m[3] = {MSG_FAILED, -1003, -nr};
+        send_msg(m, sizeof m);
+        if (client_mode) await_go(0); /* prints the planner's error text, exits with its code */
+        return 1;
+    }
     int err = 0, bad = clone_trees(&err);
     if (bad < 0) {
         int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
@@ -1786,10 +1836,8 @@ monitor:;
     int32_t pm[2] = {MSG_PID, pid};
     send_msg(pm, sizeof pm); /* sync point #2 */
 
-    uint32_t go_msg = 0;
+    await_go(pid);
     ssize_t r;
-    while ((r = recv(CONTROL_FD, &go_msg, sizeof go_msg, 0)) < 0 && errno == EINTR) {}
-    if (r != sizeof go_msg || go_msg != MSG_GO) orphan_cleanup(pid);
     if (client_mode && stop_requested) kill(pid, SIGKILL); /* asked to stop while setting up */
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
     close(go[1]);

@@ -1,5 +1,6 @@
 package dev.jspawn.runtime;
 
+import dev.jspawn.net.NetworkSetup;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.spec.ContainerSpec.ConsoleMode;
 import dev.jspawn.sys.Errno;
@@ -269,6 +270,19 @@ public final class Launcher {
                 Trace.mark("cloned");
                 if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
+                if (spec.network().hasLinks() || !spec.network().ports().isEmpty()) {
+                    NetworkSetup net;
+                    try {
+                        net = NetworkSetup.start(spec, stub.pid(), initPid, err);
+                    } catch (IOException e) {
+                        // said now, while a planner's client still listens (the cleanup ends it)
+                        err.println(e.getMessage());
+                        Syscalls.kill(initPid, 9);
+                        return 1;
+                    }
+                    cleanup.add(net::close);
+                    Trace.mark("network ready");
+                }
                 try {
                     Runnable unregister = hooks.register(spec, initPid, cgroup);
                     if (unregister != null) cleanup.add(unregister::run);

@@ -35,6 +35,8 @@ public final class Plan {
     String managedSocket, logPath;
     int logMax;
     String uidMap, gidMap;
+    /** --network-namespace-path: the monitor joins it before the clone (no CLONE_NEWNET then), or null. */
+    String netnsPath;
     /** Trees the monitor clones before the container starts (path, flags: 1 recursive, 2 id-mapped). */
     private final List<String> trees = new ArrayList<>();
     private final List<Integer> treeFlags = new ArrayList<>();
@@ -49,6 +51,7 @@ public final class Plan {
         if (index == -1) return "create the container's namespaces";
         if (index == -2) return "write the container's user namespace id maps";
         if (index == -1002) return "move the monitor to " + supervisorProcs;
+        if (index == -1003) return "enter the network namespace " + netnsPath;
         if (index <= -3 && -3 - index < trees.size()) {
             return ((treeFlags.get(-3 - index) & 2) != 0 ? "create the id-mapped mount of " : "open the mount tree ")
                     + trees.get(-3 - index);
@@ -259,6 +262,7 @@ public final class Plan {
             head.u32(l.size());
             for (String x : l) head.str(x);
         }
+        head.str(netnsPath);
         head.u32(count);
         head.out.write(steps.out.toByteArray(), 0, steps.out.size());
         return head.out.toByteArray();

@@ -98,6 +98,7 @@ public final class Planner {
         Plan p = new Plan();
         p.cloneFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWCGROUP
                 | (spec.privateNetwork() ? CLONE_NEWNET : 0) | (in.userNamespace() ? CLONE_NEWUSER : 0);
+        if (spec.network().namespacePath() != null) p.netnsPath = spec.network().namespacePath().toString();
 
         if (in.userNamespace()) {
             p.uidMap = in.idMap();

@@ -33,7 +33,7 @@ public final class StubProtocol {
     private StubProtocol() {}
 
     static final int PLAN_MAGIC = 0x4c50534a; // "JSPL"
-    static final int PLAN_VERSION = 2;
+    static final int PLAN_VERSION = 3; // 2 + 2: managed mode (md) and the netns path (net) both added fields
 
     public static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
             MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,

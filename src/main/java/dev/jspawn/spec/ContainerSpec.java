@@ -52,7 +52,8 @@ public record ContainerSpec(
         /* --bind, --bind-ro, --tmpfs, --inaccessible, --overlay, --overlay-ro in command-line order */
         List<CustomMount> mounts,
         /* null: decided at start from whether stdin/stdout are terminals */ ConsoleMode console,
-        SettingsMode settings) {
+        SettingsMode settings,
+        /* --network-veth, --network-bridge, ..., -p; Network.NONE without any */ Network network) {
 
     public ContainerSpec {
         Objects.requireNonNull(directory, "directory");
@@ -65,6 +66,7 @@ public record ContainerSpec(
         rlimits = List.copyOf(rlimits);
         mounts = List.copyOf(mounts);
         cpuAffinity = cpuAffinity == null ? null : (BitSet) cpuAffinity.clone();
+        network = network == null ? Network.NONE : network;
     }
 
     /** The same spec on another directory (e.g. the btrfs snapshot that -x runs on). */
@@ -73,13 +75,44 @@ public record ContainerSpec(
                 argv, workingDirectory, environment, user, killSignal, notifyReady, slice, properties, register, keepUnit,
                 privateUsers, privateUsersOwnership, privateNetwork, capabilitiesAdded, capabilitiesDropped,
                 capabilitiesAmbient, noNewPrivileges, syscallAllow, syscallDeny, rlimits, oomScoreAdjust, cpuAffinity,
-                personality, resolvConf, timezone, linkJournal, mounts, console, settings);
+                personality, resolvConf, timezone, linkJournal, mounts, console, settings, network);
     }
 
     @Override
     public BitSet cpuAffinity() {
         return cpuAffinity == null ? null : (BitSet) cpuAffinity.clone();
     }
+
+    /**
+     * The links a container gets besides lo (all imply {@link #privateNetwork}), or the network namespace it
+     * joins. zone is the bridge's full name ("vz-" + the zone), as nspawn keeps it.
+     */
+    public record Network(boolean veth, List<VethExtra> vethExtra, /* or null */ String bridge,
+                          /* "vz-ZONE", or null */ String zone, List<String> interfaces, List<String> macvlan,
+                          List<String> ipvlan, /* --network-namespace-path, or null */ Path namespacePath,
+                          List<Port> ports) {
+        public static final Network NONE = new Network(false, List.of(), null, null, List.of(), List.of(), List.of(),
+                null, List.of());
+
+        public Network {
+            vethExtra = List.copyOf(vethExtra);
+            interfaces = List.copyOf(interfaces);
+            macvlan = List.copyOf(macvlan);
+            ipvlan = List.copyOf(ipvlan);
+            ports = List.copyOf(ports);
+        }
+
+        /** Whether jspawn creates or moves any link for the container (beyond its lo). */
+        public boolean hasLinks() {
+            return veth || !vethExtra.isEmpty() || !interfaces.isEmpty() || !macvlan.isEmpty() || !ipvlan.isEmpty();
+        }
+    }
+
+    /** --network-veth-extra=HOST[:CONTAINER]. */
+    public record VethExtra(String host, String container) {}
+
+    /** -p/--port: protocol "tcp" or "udp". */
+    public record Port(String protocol, int hostPort, int containerPort) {}
 
     /** --private-users. */
     public record PrivateUsers(Mode mode, long base, long size) {

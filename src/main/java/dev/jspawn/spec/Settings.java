@@ -80,12 +80,16 @@ public final class Settings {
 
     // [Network]
     Boolean privateNetwork;
-    /** VirtualEthernet=no is honoured (it is the default); yes is recorded in {@link #unsupported}. */
     Boolean virtualEthernet;
+    final List<ContainerSpec.VethExtra> vethExtra = new ArrayList<>();
+    final List<String> interfaces = new ArrayList<>(), macvlan = new ArrayList<>(), ipvlan = new ArrayList<>();
+    /** Bridge=, Zone= (as "vz-ZONE"), or null. */
+    String bridge, zone;
+    final List<ContainerSpec.Port> ports = new ArrayList<>();
 
     /**
      * Assignments jspawn recognises but cannot honour yet (PivotRoot=, SuppressSync=yes, Volatile=, BindUser=,
-     * and the [Network] keys except Private=), as "file:line: Key= is not supported yet". They become errors
+     * ), as "file:line: Key= is not supported yet". They become errors
      * when the merge would apply them; with an untrusted file or a masking command line they are ignored
      * with a warning, as nspawn ignores such settings.
      */
@@ -109,6 +113,18 @@ public final class Settings {
 
     /** Whether any [Network] setting was given (nspawn's settings_network_configured()). */
     boolean networkConfigured() {
-        return privateNetwork != null || virtualEthernet != null || unsupportedGroup.contains(SETTING_NETWORK);
+        return privateNetwork != null || virtualEthernet != null || !vethExtra.isEmpty() || !interfaces.isEmpty()
+                || !macvlan.isEmpty() || !ipvlan.isEmpty() || bridge != null || zone != null;
+    }
+
+    /** settings_network_veth(). */
+    boolean networkVeth() {
+        return Boolean.TRUE.equals(virtualEthernet) || bridge != null || zone != null;
+    }
+
+    /** settings_private_network(): every link option implies a private network. */
+    boolean privateNetworkImplied() {
+        return Boolean.TRUE.equals(privateNetwork) || networkVeth() || !vethExtra.isEmpty() || !interfaces.isEmpty()
+                || !macvlan.isEmpty() || !ipvlan.isEmpty();
     }
 }

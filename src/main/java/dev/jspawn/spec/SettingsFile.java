@@ -1,8 +1,6 @@
 package dev.jspawn.spec;
 
 import static dev.jspawn.spec.Settings.SETTING_BIND_USER;
-import static dev.jspawn.spec.Settings.SETTING_EXPOSE_PORTS;
-import static dev.jspawn.spec.Settings.SETTING_NETWORK;
 import static dev.jspawn.spec.Settings.SETTING_PIVOT_ROOT;
 import static dev.jspawn.spec.Settings.SETTING_SUPPRESS_SYNC;
 import static dev.jspawn.spec.Settings.SETTING_VOLATILE_MODE;
@@ -276,18 +274,39 @@ public final class SettingsFile {
         }
     }
 
-    private static boolean network(Settings s, String key, String v, String where) {
+    private static boolean network(Settings s, String key, String v, String where) throws SpecException {
         switch (key) {
             case "Private": s.privateNetwork = tristate(v); return true;
-            case "VirtualEthernet":
-                s.virtualEthernet = tristate(v);
-                if (Boolean.TRUE.equals(s.virtualEthernet)) unsupported(s, where, key, SETTING_NETWORK);
+            case "VirtualEthernet": s.virtualEthernet = tristate(v); return true;
+            case "VirtualEthernetExtra":
+                s.vethExtra.add(NetworkOptions.vethExtra(v));
                 return true;
-            case "Interface", "MACVLAN", "IPVLAN", "VirtualEthernetExtra", "Bridge", "Zone":
-                if (!v.isEmpty()) unsupported(s, where, key, SETTING_NETWORK);
+            case "Interface", "MACVLAN", "IPVLAN": {
+                java.util.List<String> list = key.equals("Interface") ? s.interfaces : key.equals("MACVLAN") ? s.macvlan : s.ipvlan;
+                if (v.isEmpty()) list.clear();
+                for (String w : Values.words(v)) {
+                    if (!NetworkOptions.ifnameValid(w)) throw new IllegalArgumentException("invalid interface name '" + w + "'");
+                    list.add(w);
+                }
+                return true;
+            }
+            case "Bridge":
+                if (!v.isEmpty() && !NetworkOptions.ifnameValid(v)) throw new IllegalArgumentException("invalid interface name");
+                s.bridge = v.isEmpty() ? null : v;
+                return true;
+            case "Zone":
+                if (!v.isEmpty() && !NetworkOptions.ifnameValid("vz-" + v)) throw new IllegalArgumentException("invalid zone name");
+                s.zone = v.isEmpty() ? null : "vz-" + v;
                 return true;
             case "Port":
-                if (!v.isEmpty()) unsupported(s, where, key, SETTING_EXPOSE_PORTS);
+                if (v.isEmpty()) s.ports.clear();
+                else {
+                    try {
+                        s.ports.add(NetworkOptions.port(v, s.ports));
+                    } catch (SpecException e) {
+                        throw new SpecException(where + e.getMessage());
+                    }
+                }
                 return true;
             default: return false;
         }

@@ -123,7 +123,9 @@ public final class SpawnCommandLine {
             KILL_SIGNAL = 276, SETTINGS = 277, CHDIR = 278, PRIVATE_USERS_CHOWN = 279,
             PRIVATE_USERS_OWNERSHIP = 280, NOTIFY_READY = 281, SYSTEM_CALL_FILTER = 282, RLIMIT = 283,
             HOSTNAME = 284, NO_NEW_PRIVILEGES = 285, OOM_SCORE_ADJUST = 286, CPU_AFFINITY = 287, RESOLV_CONF = 288,
-            TIMEZONE = 289, CONSOLE = 290, PIPE = 291, NO_PAGER = 292, UNSUPPORTED = 512;
+            TIMEZONE = 289, CONSOLE = 290, PIPE = 291, NO_PAGER = 292, NETWORK_INTERFACE = 293, NETWORK_MACVLAN = 294,
+            NETWORK_IPVLAN = 295, NETWORK_VETH_EXTRA = 296, NETWORK_BRIDGE = 297, NETWORK_ZONE = 298,
+            NETWORK_NAMESPACE_PATH = 299, UNSUPPORTED = 512;
 
     private static final String[] LONG_NAMES = {
         "help", "version", "directory", "template", "ephemeral", "user", "private-network", "as-pid2", "boot",
@@ -156,8 +158,8 @@ public final class SpawnCommandLine {
         UUID_OPT, READ_ONLY, CAPABILITY, AMBIENT_CAPABILITY, DROP_CAPABILITY, NO_NEW_PRIVILEGES,
         LINK_JOURNAL, BIND, BIND_RO, TMPFS, OVERLAY, OVERLAY_RO, INACCESSIBLE, 'M', HOSTNAME,
         'S', 'E', 'Z', 'L', 'q', UNSUPPORTED + 29, REGISTER,
-        KEEP_UNIT, UNSUPPORTED + 32, UNSUPPORTED + 33, UNSUPPORTED + 34, 'n',
-        UNSUPPORTED + 36, UNSUPPORTED + 37, UNSUPPORTED + 38, UNSUPPORTED + 39, PERSONALITY, 'i',
+        KEEP_UNIT, NETWORK_INTERFACE, NETWORK_MACVLAN, NETWORK_IPVLAN, 'n',
+        NETWORK_VETH_EXTRA, NETWORK_BRIDGE, NETWORK_ZONE, NETWORK_NAMESPACE_PATH, PERSONALITY, 'i',
         UNSUPPORTED + 42, 'p', PROPERTY, PRIVATE_USERS, PRIVATE_USERS_CHOWN, PRIVATE_USERS_OWNERSHIP,
         KILL_SIGNAL, SETTINGS, CHDIR, UNSUPPORTED + 51, NOTIFY_READY, UNSUPPORTED + 53, UNSUPPORTED + 54,
         UNSUPPORTED + 55, SYSTEM_CALL_FILTER, RLIMIT, OOM_SCORE_ADJUST, CPU_AFFINITY, RESOLV_CONF,
@@ -190,7 +192,12 @@ public final class SpawnCommandLine {
     private boolean register = true, keepUnit;
     private PrivateUsers userns = PrivateUsers.NO;
     private PrivateUsersOwnership ownership;
-    private boolean privateNetwork;
+    private boolean privateNetwork, networkVeth;
+    private List<ContainerSpec.VethExtra> vethExtra = new ArrayList<>();
+    private List<String> networkInterfaces = new ArrayList<>(), macvlan = new ArrayList<>(), ipvlan = new ArrayList<>();
+    private String networkBridge, networkZone;
+    private Path networkNamespacePath;
+    private List<ContainerSpec.Port> ports = new ArrayList<>();
     private long capsRetain = Values.DEFAULT_CAPS, capsAmbient;
     private boolean noNewPrivileges;
     private List<String> syscallAllow = new ArrayList<>(), syscallDeny = new ArrayList<>();
@@ -370,6 +377,48 @@ public final class SpawnCommandLine {
             case PRIVATE_NETWORK:
                 privateNetwork = true;
                 mask |= SETTING_NETWORK;
+                return true;
+            case NETWORK_ZONE: {
+                String j = "vz-" + v;
+                if (!NetworkOptions.ifnameValid(j)) throw new SpecException("Network zone name not valid: " + j);
+                networkZone = j;
+                networkVeth = privateNetwork = true;
+                mask |= SETTING_NETWORK;
+                return true;
+            }
+            case NETWORK_BRIDGE:
+                if (!NetworkOptions.ifnameValid(v)) throw new SpecException("Bridge interface name not valid: " + v);
+                networkBridge = v;
+                networkVeth = privateNetwork = true;
+                mask |= SETTING_NETWORK;
+                return true;
+            case 'n':
+                networkVeth = privateNetwork = true;
+                mask |= SETTING_NETWORK;
+                return true;
+            case NETWORK_VETH_EXTRA:
+                try {
+                    vethExtra.add(NetworkOptions.vethExtra(v));
+                } catch (IllegalArgumentException e) {
+                    throw new SpecException("Failed to parse --network-veth-extra= parameter: " + v);
+                }
+                privateNetwork = true;
+                mask |= SETTING_NETWORK;
+                return true;
+            case NETWORK_INTERFACE, NETWORK_MACVLAN, NETWORK_IPVLAN: {
+                String what = c == NETWORK_INTERFACE ? "Network" : c == NETWORK_MACVLAN ? "MACVLAN network" : "IPVLAN network";
+                if (!NetworkOptions.ifnameValid(v)) throw new SpecException(what + " interface name not valid: " + v);
+                (c == NETWORK_INTERFACE ? networkInterfaces : c == NETWORK_MACVLAN ? macvlan : ipvlan).add(v);
+                privateNetwork = true;
+                mask |= SETTING_NETWORK;
+                return true;
+            }
+            case NETWORK_NAMESPACE_PATH:
+                networkNamespacePath = v.isEmpty() ? null : Values.absolute(v, ctx.cwd());
+                return true;
+            case 'p':
+                ports.add(NetworkOptions.port(v, ports));
+                mask |= SETTING_EXPOSE_PORTS;
                 return true;
             case 'b':
             case 'a': {
@@ -817,7 +866,7 @@ public final class SpawnCommandLine {
         if (unmasked(SETTING_CAPABILITY)) {
             long plusS = s.capability, networkMinus = 0;
             if (unmasked(SETTING_NETWORK) && s.networkConfigured()) {
-                if (Boolean.TRUE.equals(s.privateNetwork) || Boolean.TRUE.equals(s.virtualEthernet))
+                if (s.privateNetworkImplied())
                     plusS |= 1L << Values.CAP_NET_ADMIN;
                 else networkMinus |= 1L << Values.CAP_NET_ADMIN;
             }
@@ -844,7 +893,20 @@ public final class SpawnCommandLine {
         }
         if (unmasked(SETTING_NETWORK) && s.networkConfigured()) {
             if (!trusted) ignoring("network settings", path);
-            else privateNetwork = Boolean.TRUE.equals(s.privateNetwork);
+            else {
+                networkVeth = s.networkVeth();
+                privateNetwork = s.privateNetworkImplied();
+                networkInterfaces = new ArrayList<>(s.interfaces);
+                macvlan = new ArrayList<>(s.macvlan);
+                ipvlan = new ArrayList<>(s.ipvlan);
+                vethExtra = new ArrayList<>(s.vethExtra);
+                networkBridge = s.bridge;
+                networkZone = s.zone;
+            }
+        }
+        if (unmasked(SETTING_EXPOSE_PORTS) && !s.ports.isEmpty()) {
+            if (!trusted) ignoring("Port= setting", path);
+            else ports = new ArrayList<>(s.ports);
         }
         if (unmasked(SETTING_USERNS) && s.privateUsers != null) {
             if (!trusted) ignoring("PrivateUsers= and PrivateUsersChown= settings", path);
@@ -908,6 +970,13 @@ public final class SpawnCommandLine {
             throw new SpecException("--ephemeral and --link-journal= may not be combined.");
         if (ownership == PrivateUsersOwnership.CHOWN && readOnly)
             throw new SpecException("--read-only and --private-users-ownership=chown may not be combined.");
+        if (networkNamespacePath != null && (!networkInterfaces.isEmpty() || !macvlan.isEmpty() || !ipvlan.isEmpty()
+                || !vethExtra.isEmpty() || networkBridge != null || networkZone != null || networkVeth || privateNetwork))
+            throw new SpecException("--network-namespace-path cannot be combined with other network options.");
+        if (networkBridge != null && networkZone != null)
+            throw new SpecException("--network-bridge= and --network-zone= may not be combined.");
+        if (!ports.isEmpty() && !privateNetwork)
+            throw new SpecException("Cannot use --port= without private networking.");
         if (userns.mode() != PrivateUsers.Mode.NO && apiVfsNetns && !privateNetwork)
             throw new SpecException("Invalid namespacing settings. Mounting sysfs with --private-users requires --private-network.");
         if (userns.mode() != PrivateUsers.Mode.NO && !apiVfsReadOnly)
@@ -936,6 +1005,8 @@ public final class SpawnCommandLine {
                 chdir, setenv, user, killSignal > 0 ? Integer.valueOf(killSignal) : null, notifyReady, slice,
                 properties, register, keepUnit, userns, ownership, privateNetwork, added, dropped, capsAmbient,
                 noNewPrivileges, syscallAllow, syscallDeny, rl, oomScoreAdjust, cpuAffinity, personality,
-                resolvConf, timezone, linkJournal, resolved, console, settingsMode);
+                resolvConf, timezone, linkJournal, resolved, console, settingsMode,
+                new ContainerSpec.Network(networkVeth, vethExtra, networkBridge, networkZone, networkInterfaces, macvlan,
+                        ipvlan, networkNamespacePath, ports));
     }
 }

@@ -64,7 +64,7 @@ class BadInputTest extends ContainerTestSupport {
     @Test
     void unknownAndUnsupportedOptions() {
         fails(jspawn("--no-such-option", "/bin/true"), "unrecognized option '--no-such-option'");
-        fails(jspawn("--network-veth", "/bin/true"), "--network-veth is not supported yet");
+        fails(jspawn("--volatile=yes", "/bin/true"), "--volatile is not supported yet");
         fails(jspawn("--property=NoSuchProperty=1", "/bin/true"), "NoSuchProperty");
         fails(jspawn("--property=MemoryMax=lots", "/bin/true"), "MemoryMax");
     }

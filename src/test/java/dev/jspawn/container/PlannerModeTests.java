@@ -11,13 +11,13 @@ import java.time.Duration;
  * A planner (bin/jmachined) on a private socket for tests that run through the fast path; the
  * *ViaPlannerTest classes rerun whole test classes that way, since both paths must behave alike.
  */
-final class PlannerModeTests {
+public final class PlannerModeTests {
     private PlannerModeTests() {}
 
     static Proc.Running planner;
     static Path socket;
 
-    static void start(String name) throws Exception {
+    public static void start(String name) throws Exception {
         socket = Path.of("/run/jspawn/test-" + name + "-" + ProcessHandle.current().pid() + ".sock");
         planner = Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString(), socket.toString())
                 .timeout(Duration.ofMinutes(30)).start();
@@ -27,7 +27,7 @@ final class PlannerModeTests {
         Jspawn.usePlanner(socket.toString());
     }
 
-    static void stop() throws Exception {
+    public static void stop() throws Exception {
         Jspawn.usePlanner(null);
         if (planner != null) {
             long pid = planner.pid();

@@ -76,6 +76,7 @@ class PlanTest {
         assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: cgroup directories
         assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: cgroup.procs files
         assertThat(b.getInt()).isEqualTo(0); // orphan cleanup: temporary trees
+        assertThat(b.getInt()).isEqualTo(-1); // network namespace to join: none
         assertThat(b.getInt()).isEqualTo(2); // steps
         assertThat(b.getInt()).isEqualTo(StubOp.MOUNT.code);
         assertThat(str(b)).isEqualTo("proc");

@@ -277,12 +277,13 @@ class SettingsFileTest {
                 """);
         assertThat(s.unsupported).containsExactly(f + ":2: PivotRoot= is not supported yet",
                 f + ":3: SuppressSync= is not supported yet", f + ":5: Volatile= is not supported yet",
-                f + ":6: BindUser= is not supported yet", f + ":10: Zone= is not supported yet",
-                f + ":11: Port= is not supported yet");
+                f + ":6: BindUser= is not supported yet");
+        assertThat(s.zone).isEqualTo("vz-web");
+        assertThat(s.ports).containsExactly(new ContainerSpec.Port("tcp", 80, 80));
         assertThat(s.privateNetwork).isTrue();
         assertThat(s.networkConfigured()).isTrue();
         assertThat(parse("[Network]\nVirtualEthernet=no\n").networkConfigured()).isTrue();
-        assertThat(parse("[Network]\nVirtualEthernet=yes\n").unsupported).hasSize(1);
+        assertThat(parse("[Network]\nVirtualEthernet=yes\n").networkVeth()).isTrue();
         assertThat(parse("[Exec]\nUser=x\n").networkConfigured()).isFalse();
     }
 

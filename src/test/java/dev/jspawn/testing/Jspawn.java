@@ -70,11 +70,19 @@ public final class Jspawn {
     }
 
     public static Proc cmd(List<String> args) {
+        return cmd(List.of(), args);
+    }
+
+    /**
+     * The launcher run under a command prefix, e.g. {@code nsenter --net=/run/netns/X} to start jspawn inside a
+     * test's network namespace ({@link TestNetns#jspawn}).
+     */
+    public static Proc cmd(List<String> prefix, List<String> args) {
         Path l = launcher();
         if (!Files.isExecutable(l)) {
             throw new AssertionError("jspawn launcher " + l + " is missing or not executable");
         }
-        List<String> c = new ArrayList<>();
+        List<String> c = new ArrayList<>(prefix);
         c.add(l.toString());
         c.addAll(args);
         Proc p = Proc.of(c);

@@ -19,6 +19,10 @@
  *   <li>{@link dev.jspawn.testing.KernelTest} marks tests that need root and the real kernel (tag
  *       {@code kernel}); they fail when not root, or are skipped with JSPAWN_SKIP_KERNEL_TESTS=1.
  *       Other tests carry {@code @Tag("unit")}.</li>
+ *   <li>{@link dev.jspawn.testing.TestNetns} is a throwaway "host" network namespace (lo, bridge br0, an uplink
+ *       veth up0 to a second "outside" namespace) for network tests: {@code ns.jspawn(args...)} runs jspawn
+ *       in it through {@code nsenter --net=} ({@code Jspawn.cmd(prefix, args)}); {@code close()} deletes both
+ *       namespaces. Network tests never touch the machine's own links.</li>
  *   <li>{@link dev.jspawn.testing.Pty} runs a command on a pseudo-terminal (through script(1)).</li>
  * </ul>
  *

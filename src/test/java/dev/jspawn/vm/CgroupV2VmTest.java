@@ -42,7 +42,9 @@ class CgroupV2VmTest {
             "cpu-max-on-scope", "pids-max-on-scope", "cpu-pids-controllers-inside", "tasks-max-fork-fails",
             "clean-after-v2lim",
             // 5. a Debian (systemd 252) guest booted with -b, halted by SIGTERM
-            "boot-state", "boot-no-failed-units", "boot-sigterm-halts", "clean-after-v2boot");
+            "boot-state", "boot-no-failed-units", "boot-sigterm-halts", "clean-after-v2boot",
+            // 6. links in a test netns: ipvlan (this host's kernel lacks it), macvlan, --network-veth
+            "ipvlan-link-inside", "macvlan-link-inside", "veth-address-and-route", "clean-after-network");
 
     static int exitCode;
     static List<String> lines;
