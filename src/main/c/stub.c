@@ -52,6 +52,13 @@
  * as always; once that connection is gone, the monitor undoes the host side itself when the container
  * ends (the orphan lists, without killing anything) and then reports MSG_EXIT to an adopter.
  *
+ * Ctl mode (`jspawn-stub --ctl FALLBACK... -- ARGS...`, what the jmachinectl launcher runs when the
+ * planner socket exists): as client mode, but the request is MSG_CTL_REQUEST (same layout as MSG_REQUEST)
+ * and jmachined runs jmachinectl's verb in-process (dev.jspawn.daemon.CtlServer); its flags add 4 when the
+ * locale's charset (setlocale, nl_langinfo(CODESET), as the JVM finds it) is UTF-8, 8 when it is ASCII,
+ * and ask for the JVM otherwise. Only MSG_OUT, MSG_DONE
+ * and MSG_FALLBACK come back; anything else, or no daemon, runs FALLBACK ARGS (the JVM jmachinectl).
+ *
  * Enter mode (`jspawn-stub --enter FD`, dev.jspawn.machine.Enter): runs a program in a running
  * container (setns into the leader's namespaces, chroot to its root, fork into its pid namespace,
  * optionally a pty of the container's own devpts) or attaches a detached mount tree there
@@ -61,6 +68,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -100,7 +109,8 @@
 enum { MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
        MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10, MSG_NOTIFY = 11,
        MSG_ENTER = 12 /* enter mode, see enter_main() */,
-       MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15, MSG_WINSIZE = 16 /* managed mode */ };
+       MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15, MSG_WINSIZE = 16 /* managed mode */,
+       MSG_CTL_REQUEST = 17 /* jmachinectl's fast path */ };
 
 /* Step opcodes: mirrored by dev.jspawn.runtime.StubOp (a unit test checks the numbers). */
 enum {
@@ -166,6 +176,7 @@ static const char *managed_socket, *log_path;
 static uint32_t log_max;
 static int pty_sock[2] = {-1, -1}; /* what SIGTERM/SIGINT/SIGHUP to a client-mode monitor sends the init */
 static int client_mode;
+static int ctl_mode; /* --ctl: jmachinectl's fast path, no container */
 static volatile sig_atomic_t stop_requested;
 
 static void on_stop(int sig) {
@@ -886,8 +897,11 @@ static int exit_code(int st) {
 
 static char **fallback_argv;
 
+static struct sigaction caller_sigpipe; /* ctl mode ignores SIGPIPE; the fallback gets the caller's */
+
 static void exec_fallback(void) {
     close(CONTROL_FD);
+    if (ctl_mode) sigaction(SIGPIPE, &caller_sigpipe, NULL);
     setenv("JSPAWN_NO_PLANNER", "1", 1); /* the launcher then runs the JVM */
     execv(fallback_argv[0], fallback_argv);
     fprintf(stderr, "jspawn: failed to execute %s: %s\n", fallback_argv[0], strerror(errno));
@@ -902,8 +916,12 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     if (type == MSG_OUT && n >= 8) {
         uint32_t fd;
         memcpy(&fd, buf + 4, 4);
-        ssize_t w = write(fd == 1 ? 1 : 2, buf + 8, (size_t)(n - 8));
-        (void)w;
+        for (ssize_t off = 8; off < n;) {
+            ssize_t w = write(fd == 1 ? 1 : 2, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += w;
+        }
         return 1;
     }
     if (type == MSG_DONE && n >= 8) {
@@ -975,9 +993,16 @@ static void client_start(int argc, char **argv, int args_at, struct plan *p) {
     }
     size_t cap = 8192, len = 0;
     uint8_t *b = malloc(cap);
-    uint32_t v = MSG_REQUEST;
+    uint32_t v = ctl_mode ? MSG_CTL_REQUEST : MSG_REQUEST;
     put(&b, &len, &cap, &v, 4);
     v = (isatty(0) ? 1 : 0) | (isatty(1) ? 2 : 0);
+    if (ctl_mode) {
+        /* The charset the JVM jmachinectl would print in: it does the same two calls. */
+        setlocale(LC_ALL, "");
+        const char *cs = nl_langinfo(CODESET);
+        if (strcmp(cs, "UTF-8") == 0) v |= 4;
+        else if (strcmp(cs, "ANSI_X3.4-1968") == 0) v |= 8;
+    }
     put(&b, &len, &cap, &v, 4);
     char cwd[4096];
     put_str(&b, &len, &cap, getcwd(cwd, sizeof cwd) ? cwd : "/");
@@ -997,6 +1022,7 @@ static void client_start(int argc, char **argv, int args_at, struct plan *p) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) exec_fallback(); /* the planner went away: the JVM does it all */
         if (planner_message(p->buf, n)) continue;
+        if (ctl_mode) exec_fallback(); /* not an answer jmachinectl's fast path knows */
         p->len = (size_t)n;
         parse_plan(p);
         return;
@@ -1645,7 +1671,8 @@ int main(int argc, char **argv) {
     const char *base = strrchr(argv[0], '/');
     base = base ? base + 1 : argv[0];
     int installed = strcmp(base, "jspawn") == 0;
-    if (installed || (argc > 1 && strcmp(argv[1], "--client") == 0)) {
+    ctl_mode = argc > 1 && strcmp(argv[1], "--ctl") == 0;
+    if (installed || ctl_mode || (argc > 1 && strcmp(argv[1], "--client") == 0)) {
         int sep, first;
         fallback_argv = calloc((size_t)argc + 2, sizeof(char *));
         int k = 0;
@@ -1664,7 +1691,7 @@ int main(int argc, char **argv) {
             sep = 2;
             while (sep < argc && strcmp(argv[sep], "--") != 0) sep++;
             if (sep >= argc || sep == 2) {
-                fprintf(stderr, "usage: jspawn-stub --client FALLBACK... -- ARGS...\n");
+                fprintf(stderr, "usage: jspawn-stub --client|--ctl FALLBACK... -- ARGS...\n");
                 return 127;
             }
             for (int i = 2; i < sep; i++) fallback_argv[k++] = argv[i];
@@ -1676,6 +1703,13 @@ int main(int argc, char **argv) {
         const char *no_planner = getenv("JSPAWN_NO_PLANNER");
         if ((no_planner && *no_planner) || access(sock && *sock ? sock : "/run/jspawn/jspawn.sock", F_OK) < 0)
             exec_fallback();
+        if (ctl_mode) {
+            struct sigaction ign;
+            memset(&ign, 0, sizeof ign);
+            ign.sa_handler = SIG_IGN; /* a closed stdout fails the write, as for the JVM; MSG_DONE says the code */
+            sigaction(SIGPIPE, &ign, &caller_sigpipe);
+            client_start(argc, argv, first, &p); /* does not return: exits or falls back */
+        }
         client_mode = 1;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

@@ -84,15 +84,21 @@ public final class PlannerServer {
     static void handle(int fd) {
         try {
             int[] cred = Syscalls.peerCredentials(fd);
+            Syscalls.Message m = Syscalls.recvmsg(fd, 1 << 20);
+            dev.jspawn.runtime.Trace.mark("request");
+            ByteBuffer b = ByteBuffer.wrap(m.data()).order(ByteOrder.LITTLE_ENDIAN);
+            if (b.remaining() < 8) return;
+            int type = b.getInt();
+            if (type == CtlServer.MSG_CTL_REQUEST) {
+                CtlServer.handle(fd, cred, b); // jmachinectl's fast path
+                return;
+            }
             if (cred[1] != 0) {
                 out(fd, 2, "jspawn: permission denied: only root may start containers\n");
                 done(fd, 1);
                 return;
             }
-            Syscalls.Message m = Syscalls.recvmsg(fd, 1 << 20);
-            dev.jspawn.runtime.Trace.mark("request");
-            ByteBuffer b = ByteBuffer.wrap(m.data()).order(ByteOrder.LITTLE_ENDIAN);
-            if (b.remaining() < 8 || b.getInt() != MSG_REQUEST) return;
+            if (type != MSG_REQUEST) return;
             int flags = b.getInt();
             Path cwd = Path.of(str(b));
             List<String> args = new ArrayList<>();
@@ -178,14 +184,14 @@ public final class PlannerServer {
         }
     }
 
-    private static String str(ByteBuffer b) {
+    static String str(ByteBuffer b) {
         int n = b.getInt();
         String s = new String(b.array(), b.position(), n, StandardCharsets.UTF_8);
         b.position(b.position() + n + 1);
         return s;
     }
 
-    private static byte[] le(int... v) {
+    static byte[] le(int... v) {
         ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (int x : v) b.putInt(x);
         return b.array();

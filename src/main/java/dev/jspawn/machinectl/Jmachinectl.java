@@ -20,17 +20,19 @@ public final class Jmachinectl {
     final Options o;
     final PrintStream out, err;
     private final Path socket;
+    private final Map<String, String> env;
     private MachineClient client;
 
-    Jmachinectl(Options o) {
-        this(o, MachineClient.defaultSocket(), System.out);
+    Jmachinectl(Options o, Path socket, PrintStream out) {
+        this(o, socket, out, out, System.getenv());
     }
 
-    Jmachinectl(Options o, Path socket, PrintStream out) {
+    Jmachinectl(Options o, Path socket, PrintStream out, PrintStream err, Map<String, String> env) {
         this.o = o;
         this.socket = socket;
         this.out = out;
-        this.err = out == System.out ? System.err : out;
+        this.err = err;
+        this.env = env;
     }
 
     public static void main(String[] args) {
@@ -43,32 +45,51 @@ public final class Jmachinectl {
             }
             System.exit(0);
         }
-        try {
-            rc = run(args);
-        } catch (Options.UsageException e) {
-            System.err.println(e.getMessage());
-            rc = 1;
-        }
+        rc = run(args, MachineClient.defaultSocket(), System.getenv(), System.out, System.err);
         System.out.flush();
         System.err.flush();
         Runtime.getRuntime().halt(rc); // nothing to run on the way out; saves the JVM's orderly shutdown
     }
 
-    static int run(String[] args) throws Options.UsageException {
-        Options o = Options.parse(args);
-        if (o.help) {
-            System.out.print(Help.TEXT);
-            return 0;
-        }
-        if (o.version) {
-            System.out.println(VERSION);
-            return 0;
-        }
-        Jmachinectl c = new Jmachinectl(o);
+    /**
+     * One command line with the caller's environment and streams, no global state touched: main() runs it
+     * for the process, and jmachined in-process for the fast client (dev.jspawn.daemon.CtlServer).
+     */
+    public static int run(String[] args, Path socket, Map<String, String> env, PrintStream out, PrintStream err) {
         try {
-            return c.dispatch();
-        } finally {
-            if (c.client != null) c.client.close();
+            Options o = Options.parse(args);
+            if (o.help) {
+                out.print(Help.TEXT);
+                return 0;
+            }
+            if (o.version) {
+                out.println(VERSION);
+                return 0;
+            }
+            Jmachinectl c = new Jmachinectl(o, socket, out, err, env);
+            try {
+                return c.dispatch();
+            } finally {
+                if (c.client != null) c.client.close();
+            }
+        } catch (Options.UsageException e) {
+            err.println(e.getMessage());
+            return 1;
+        }
+    }
+
+    /** The verbs that need nothing of the caller's process (no terminal, no descriptors): see CtlServer. */
+    public static boolean servableInProcess(String[] args) {
+        try {
+            Options o = Options.parse(args);
+            if (o.help || o.version || o.args.isEmpty()) return true;
+            return switch (o.args.get(0)) {
+                case "list", "status", "show", "list-images", "start", "poweroff", "stop", "reboot", "terminate",
+                     "kill", "enable", "disable" -> true;
+                default -> false;
+            };
+        } catch (Options.UsageException e) {
+            return true;
         }
     }
 
@@ -207,8 +228,8 @@ public final class Jmachinectl {
         return Path.of(env("JSPAWN_IMAGES", "/var/lib/machines"));
     }
 
-    static String env(String k, String dflt) {
-        String v = System.getenv(k);
+    String env(String k, String dflt) {
+        String v = env.get(k);
         return v == null || v.isEmpty() ? dflt : v;
     }
 

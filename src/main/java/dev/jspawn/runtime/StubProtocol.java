@@ -24,6 +24,10 @@ package dev.jspawn.runtime;
  * <p>Enter mode ({@code jspawn-stub --enter FD}) starts with MSG_ENTER, the request of
  * dev.jspawn.machine.Enter, and reuses MSG_PID, MSG_PTY, MSG_EXECED, MSG_FAILED and MSG_EXIT (#E1..#E5,
  * documented at enter_main() in stub.c and in Enter).
+ *
+ * <p>jmachinectl's fast path ({@code jspawn-stub --ctl FALLBACK... -- ARGS...}): MSG_CTL_REQUEST, laid out as
+ * MSG_REQUEST, on the planner socket; answered with MSG_OUT..., MSG_DONE, or MSG_FALLBACK
+ * (dev.jspawn.daemon.CtlServer).
  */
 public final class StubProtocol {
     private StubProtocol() {}
@@ -34,5 +38,5 @@ public final class StubProtocol {
     public static final int MSG_PID = 1, MSG_GO = 2, MSG_PTY = 3, MSG_EXECED = 4, MSG_FAILED = 5, MSG_EXIT = 6,
             MSG_REQUEST = 7, MSG_FALLBACK = 8, MSG_OUT = 9, MSG_DONE = 10,
             MSG_NOTIFY = 11, MSG_ENTER = 12, MSG_ADOPT = 13, MSG_CONSOLE = 14, MSG_CONSOLE_DATA = 15,
-            MSG_WINSIZE = 16;
+            MSG_WINSIZE = 16, MSG_CTL_REQUEST = 17;
 }

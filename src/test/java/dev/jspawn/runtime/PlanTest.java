@@ -44,7 +44,8 @@ class PlanTest {
                 "MSG_OUT = " + StubProtocol.MSG_OUT, "MSG_DONE = " + StubProtocol.MSG_DONE,
                 "MSG_NOTIFY = " + StubProtocol.MSG_NOTIFY, "MSG_ENTER = " + StubProtocol.MSG_ENTER,
                 "MSG_ADOPT = " + StubProtocol.MSG_ADOPT, "MSG_CONSOLE = " + StubProtocol.MSG_CONSOLE,
-                "MSG_CONSOLE_DATA = " + StubProtocol.MSG_CONSOLE_DATA, "MSG_WINSIZE = " + StubProtocol.MSG_WINSIZE);
+                "MSG_CONSOLE_DATA = " + StubProtocol.MSG_CONSOLE_DATA, "MSG_WINSIZE = " + StubProtocol.MSG_WINSIZE,
+                "MSG_CTL_REQUEST = " + StubProtocol.MSG_CTL_REQUEST);
         assertThat(src).contains("#define PLAN_VERSION " + StubProtocol.PLAN_VERSION);
         assertThat(src).contains(String.format("#define PLAN_MAGIC 0x%08xu", StubProtocol.PLAN_MAGIC));
     }
