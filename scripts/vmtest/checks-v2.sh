@@ -202,7 +202,28 @@ EOF
     after_run $name
 fi
 
-# --- 6. links this host's kernel lacks (ipvlan) and macvlan, --network-veth addressing, in a test netns
+# --- 6. jmachinectl set-property on a running (registered) machine: live limits on pure v2
+name=v2prop
+JMC=$REPO/bin/jmachinectl
+timeout 120 "$JSPAWN" -q -D $TREE -M $name -- /bin/sleep 60 >$W/$name.out 2>$W/$name.err </dev/null &
+JP=$!
+s=$CG/machine.slice/machine-$name.scope
+for i in $(seq 300); do "$JMC" --no-legend list 2>/dev/null | grep -q "^$name " && break; sleep 0.1; done
+"$JMC" set-property $name MemoryMax=48M MemoryHigh=40M CPUQuota=20% TasksMax=15 >$W/$name.set 2>&1; setrc=$?
+note "$name: set-property rc $setrc: $(oneline $W/$name.set); scope: memory.max $(cat $s/memory.max 2>&1) memory.high $(cat $s/memory.high 2>&1) cpu.max '$(cat $s/cpu.max 2>&1)' pids.max $(cat $s/pids.max 2>&1)"
+if [ $setrc = 0 ] && [ "$(cat $s/memory.max 2>/dev/null)" = 50331648 ] && [ "$(cat $s/memory.high 2>/dev/null)" = 41943040 ] &&
+   [ "$(cat $s/cpu.max 2>/dev/null)" = "20000 100000" ] && [ "$(cat $s/pids.max 2>/dev/null)" = 15 ]; then
+    ok set-property-live-v2
+else bad set-property-live-v2 "rc $setrc ($(oneline $W/$name.set)); scope memory.max '$(cat $s/memory.max 2>&1)' (want 50331648), memory.high '$(cat $s/memory.high 2>&1)' (want 41943040), cpu.max '$(cat $s/cpu.max 2>&1)', pids.max '$(cat $s/pids.max 2>&1)'"; fi
+"$JMC" set-property $name MemoryMax=32M NoSuchProperty=1 >$W/$name.bad 2>&1; badrc=$?
+if [ $badrc != 0 ] && [ "$(cat $s/memory.max 2>/dev/null)" = 50331648 ] && grep -q NoSuchProperty $W/$name.bad; then ok set-property-bad-changes-nothing
+else bad set-property-bad-changes-nothing "rc $badrc ($(oneline $W/$name.bad)), memory.max now '$(cat $s/memory.max 2>&1)' (want 50331648 unchanged)"; fi
+"$JMC" terminate $name >/dev/null 2>&1
+for i in $(seq 100); do kill -0 $JP 2>/dev/null || break; sleep 0.1; done
+kill -KILL $JP 2>/dev/null; wait $JP 2>/dev/null
+after_run $name
+
+# --- 7. links this host's kernel lacks (ipvlan) and macvlan, --network-veth addressing, in a test netns
 NS=jsvm-net
 if ip netns add $NS 2>$W/netns.err; then
     ip -n $NS link set lo up

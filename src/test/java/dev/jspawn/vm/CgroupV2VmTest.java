@@ -43,7 +43,9 @@ class CgroupV2VmTest {
             "clean-after-v2lim",
             // 5. a Debian (systemd 252) guest booted with -b, halted by SIGTERM
             "boot-state", "boot-no-failed-units", "boot-sigterm-halts", "clean-after-v2boot",
-            // 6. links in a test netns: ipvlan (this host's kernel lacks it), macvlan, --network-veth
+            // 6. jmachinectl set-property on a running machine
+            "set-property-live-v2", "set-property-bad-changes-nothing", "clean-after-v2prop",
+            // 7. links in a test netns: ipvlan (this host's kernel lacks it), macvlan, --network-veth
             "ipvlan-link-inside", "macvlan-link-inside", "veth-address-and-route", "clean-after-network");
 
     static int exitCode;
