@@ -865,6 +865,8 @@ static int exit_code(int st) {
 
 static char **fallback_argv;
 
+static void restore_terminal(void);
+
 static void exec_fallback(void) {
     close(CONTROL_FD);
     setenv("JSPAWN_NO_PLANNER", "1", 1); /* the launcher then runs the JVM */
@@ -894,10 +896,58 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     return 0;
 }
 
+/* Client mode: the monitor leaves the container's cgroup before the planner removes it (which kills
+ * whatever is inside), so that it lives to print the planner's last words. */
+static void leave_cgroup(void) {
+    char self[32];
+    snprintf(self, sizeof self, "%d\n", getpid());
+    for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
+}
+
+/* Client mode: the planner is gone without its MSG_DONE; say so rather than exit silently. */
+static void planner_gone(const char *when) {
+    restore_terminal();
+    fprintf(stderr, "jspawn: jmachined went away %s\n", when);
+}
+
+/*
+ * Client mode, after the monitor reported MSG_FAILED: the planner explains the failure (MSG_OUT) and
+ * ends with MSG_DONE once it has cleaned up; print the text and exit with its code. Never returns.
+ */
+static void await_done(void) {
+    static uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = recv(CONTROL_FD, buf, sizeof buf, 0);
+        if (r < 0 && errno == EINTR) continue; /* a stop signal: the planner is ending it anyway */
+        if (r <= 0) {
+            planner_gone("before saying why the container could not start");
+            _exit(1);
+        }
+        planner_message(buf, r); /* MSG_DONE exits with the planner's code */
+    }
+}
+
+/*
+ * Every failure of the monitor before the go: ends the init if there is one, reports {step, errno}
+ * (MSG_FAILED) and, in client mode, leaves the cgroup and waits for the planner's text and exit code.
+ */
+static int monitor_failed(pid_t pid, int32_t step, int32_t err) {
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    if (client_mode) leave_cgroup();
+    int32_t m[3] = {MSG_FAILED, step, err};
+    send_msg(m, sizeof m);
+    if (client_mode) await_done();
+    return 1;
+}
+
 /*
  * Sync point #3 as the monitor sees it. A planner that fails during its outside work (e.g. a network
  * option naming a missing bridge) sends its error text (MSG_OUT) and MSG_DONE instead of the go: print
- * the text, and end the container with the planner's exit code.
+ * the text, and end the container with the planner's exit code. (The planner moves the client out of
+ * the container's cgroup before it removes it, so the client is there to print it.)
  */
 static void await_go(pid_t pid) {
     static uint8_t buf[65536];
@@ -912,10 +962,10 @@ static void await_go(pid_t pid) {
             continue;
         }
         if (client_mode && r >= 8 && type == MSG_DONE) {
-            if (pid > 0) kill(pid, SIGKILL);
+            kill(pid, SIGKILL);
             planner_message(buf, r); /* exits with the planner's code */
         }
-        if (pid <= 0) _exit(1);
+        if (client_mode) planner_gone("while starting the container; cleaned up after it");
         orphan_cleanup(pid);
     }
 }
@@ -1114,7 +1164,10 @@ static void client_wait(pid_t pid) {
         }
         if (pf[1].revents) {
             ssize_t n = recv(CONTROL_FD, buf, sizeof buf, MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { restore_terminal(); orphan_cleanup(pid); }
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                planner_gone("while the container ran; stopped it and cleaned up");
+                orphan_cleanup(pid);
+            }
             if (n > 0) planner_message((uint8_t *)buf, n);
         }
         if (pf[0].revents) break;
@@ -1529,36 +1582,16 @@ int main(int argc, char **argv) {
 
 monitor:;
     int nr = enter_netns();
-    if (nr < 0) {
-        int32_t m[3] = {MSG_FAILED, -1003, -nr};
-        send_msg(m, sizeof m);
-        if (client_mode) await_go(0); /* prints the planner's error text, exits with its code */
-        return 1;
-    }
+    if (nr < 0) return monitor_failed(0, -1003, -nr);
     int err = 0, bad = clone_trees(&err);
-    if (bad < 0) {
-        int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (bad < 0) return monitor_failed(0, -3 - (-bad - 1), err);
 
-    if (client_mode && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (client_mode && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0)
+        return monitor_failed(0, -1, errno);
     int go[2], report[2];
-    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) return monitor_failed(0, -1, errno);
     pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (pid < 0) return monitor_failed(0, -1, errno);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
@@ -1582,23 +1615,11 @@ monitor:;
         char self[32];
         snprintf(self, sizeof self, "%d\n", getpid());
         int rc = write_file(supervisor_procs, self);
-        if (rc < 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            int32_t m[3] = {MSG_FAILED, -2 - 1000, -rc};
-            send_msg(m, sizeof m);
-            return 1;
-        }
+        if (rc < 0) return monitor_failed(pid, -2 - 1000, -rc);
     }
     if (uid_map || gid_map) {
         int rc = write_maps(pid);
-        if (rc < 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            int32_t m[3] = {MSG_FAILED, -2, -rc};
-            send_msg(m, sizeof m);
-            return 1;
-        }
+        if (rc < 0) return monitor_failed(pid, -2, -rc);
     }
 
     int32_t pm[2] = {MSG_PID, pid};
@@ -1634,12 +1655,7 @@ monitor:;
         if (orphaned) orphan_cleanup(pid);
         if (errno != EINTR) { st = 0xff00; break; }
     }
-    if (client_mode) {
-        /* Leave the container's cgroup before the planner removes it (which kills what is inside). */
-        char self[32];
-        snprintf(self, sizeof self, "%d\n", getpid());
-        for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
-    }
+    if (client_mode) leave_cgroup(); /* before the planner removes the cgroup (which kills what is inside) */
     restore_terminal();
     int32_t em[2] = {MSG_EXIT, st};
     send_msg(em, sizeof em); /* sync point #6 */

@@ -78,6 +78,13 @@ public final class Launcher {
             return null;
         }
 
+        /**
+         * Moves a process that is still in the container's cgroup out of it (to the root of each
+         * hierarchy), so that removing the cgroup does not kill it: a planner's client, the user's own
+         * process, which must outlive the container to report its end.
+         */
+        default void release(long pid) throws IOException {}
+
         /** Hands the container's cgroup to its root user (a booted guest in a user namespace manages it). */
         default void delegate(int uid) throws IOException {}
 
@@ -228,6 +235,14 @@ public final class Launcher {
             try (StubProcess stub = hooks.startStub()) {
                 Trace.mark("stub started");
                 cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
+                if (stub.remote()) {
+                    // A planner's client is the user's jspawn: removing the cgroup must not kill it before
+                    // it has printed why the start failed and exited with MSG_DONE's code (it leaves by
+                    // itself after the container's end and on its own failures, but not when the planner
+                    // fails, e.g. in the network setup). Runs before the cgroup is removed (LIFO).
+                    final int client = stub.pid();
+                    cleanup.add(() -> cgroup.release(client));
+                }
                 stub.send(plan.encode()); // sync point #1
                 StubProcess.Msg m = stub.receive(); // sync point #2
                 if (m.type() == StubProtocol.MSG_FAILED) return failed(plan, m);
