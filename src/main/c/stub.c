@@ -37,6 +37,14 @@
  * MSG_DONE {u32 type, i32 exit code}, or MSG_FALLBACK {u32 type}: then it execs FALLBACK ARGS with
  * JSPAWN_NO_PLANNER=1 (the launcher script, which then runs the JVM).
  * After #6 it waits for MSG_DONE, sent once the planner has removed what the container needed.
+ * Failures before the go, either side's: the client never exits before the planner's text and code.
+ *   - the monitor fails (MSG_FAILED at #2, or at #5 for the steps before it: id maps, supervisor
+ *     cgroup): it kills the init if there is one, leaves the container's cgroup (the planner removes
+ *     it, killing what is inside), sends MSG_FAILED and prints MSG_OUT until MSG_DONE (monitor_failed);
+ *   - the planner fails in its outside work: MSG_OUT and MSG_DONE instead of MSG_GO; the planner has
+ *     moved the client out of the cgroup before removing it (Launcher.ContainerCgroupHandle.release);
+ *   - the planner goes away (EOF) before MSG_DONE: the client says so, and cleans up alone from the
+ *     plan's lists if a container exists.
  *
  * Enter mode (`jspawn-stub --enter FD`, dev.jspawn.machine.Enter): runs a program in a running
  * container (setns into the leader's namespaces, chroot to its root, fork into its pid namespace,
