@@ -1636,7 +1636,13 @@ monitor:;
     await_go(pid);
     ssize_t r;
     if (client_mode && stop_requested) kill(pid, SIGKILL); /* asked to stop while setting up */
+    /* An init killed before the go (a stop while setting up) has closed its end: no SIGPIPE for that. */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
+    sigaction(SIGPIPE, &old_pipe, NULL);
     close(go[1]);
 
     int32_t rec[2];
