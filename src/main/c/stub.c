@@ -37,6 +37,14 @@
  * MSG_DONE {u32 type, i32 exit code}, or MSG_FALLBACK {u32 type}: then it execs FALLBACK ARGS with
  * JSPAWN_NO_PLANNER=1 (the launcher script, which then runs the JVM).
  * After #6 it waits for MSG_DONE, sent once the planner has removed what the container needed.
+ * Failures before the go, either side's: the client never exits before the planner's text and code.
+ *   - the monitor fails (MSG_FAILED at #2, or at #5 for the steps before it: id maps, supervisor
+ *     cgroup): it kills the init if there is one, leaves the container's cgroup (the planner removes
+ *     it, killing what is inside), sends MSG_FAILED and prints MSG_OUT until MSG_DONE (monitor_failed);
+ *   - the planner fails in its outside work: MSG_OUT and MSG_DONE instead of MSG_GO; the planner has
+ *     moved the client out of the cgroup before removing it (Launcher.ContainerCgroupHandle.release);
+ *   - the planner goes away (EOF) before MSG_DONE: the client says so, and cleans up alone from the
+ *     plan's lists if a container exists.
  *
  * Managed mode (the plan names a control socket: a machine jmachined started, `jmachinectl start`): the
  * monitor must outlive the daemon. It leaves the daemon's session, has no PR_SET_PDEATHSIG, holds the
@@ -898,6 +906,7 @@ static int exit_code(int st) {
 static char **fallback_argv;
 
 static struct sigaction caller_sigpipe; /* ctl mode ignores SIGPIPE; the fallback gets the caller's */
+static void restore_terminal(void);
 
 static void exec_fallback(void) {
     close(CONTROL_FD);
@@ -933,10 +942,58 @@ static int planner_message(const uint8_t *buf, ssize_t n) {
     return 0;
 }
 
+/* Client mode: the monitor leaves the container's cgroup before the planner removes it (which kills
+ * whatever is inside), so that it lives to print the planner's last words. */
+static void leave_cgroup(void) {
+    char self[32];
+    snprintf(self, sizeof self, "%d\n", getpid());
+    for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
+}
+
+/* Client mode: the planner is gone without its MSG_DONE; say so rather than exit silently. */
+static void planner_gone(const char *when) {
+    restore_terminal();
+    fprintf(stderr, "jspawn: jmachined went away %s\n", when);
+}
+
+/*
+ * Client mode, after the monitor reported MSG_FAILED: the planner explains the failure (MSG_OUT) and
+ * ends with MSG_DONE once it has cleaned up; print the text and exit with its code. Never returns.
+ */
+static void await_done(void) {
+    static uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = recv(CONTROL_FD, buf, sizeof buf, 0);
+        if (r < 0 && errno == EINTR) continue; /* a stop signal: the planner is ending it anyway */
+        if (r <= 0) {
+            planner_gone("before saying why the container could not start");
+            _exit(1);
+        }
+        planner_message(buf, r); /* MSG_DONE exits with the planner's code */
+    }
+}
+
+/*
+ * Every failure of the monitor before the go: ends the init if there is one, reports {step, errno}
+ * (MSG_FAILED) and, in client mode, leaves the cgroup and waits for the planner's text and exit code.
+ */
+static int monitor_failed(pid_t pid, int32_t step, int32_t err) {
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    if (client_mode) leave_cgroup();
+    int32_t m[3] = {MSG_FAILED, step, err};
+    send_msg(m, sizeof m);
+    if (client_mode) await_done();
+    return 1;
+}
+
 /*
  * Sync point #3 as the monitor sees it. A planner that fails during its outside work (e.g. a network
  * option naming a missing bridge) sends its error text (MSG_OUT) and MSG_DONE instead of the go: print
- * the text, and end the container with the planner's exit code.
+ * the text, and end the container with the planner's exit code. (The planner moves the client out of
+ * the container's cgroup before it removes it, so the client is there to print it.)
  */
 static void await_go(pid_t pid) {
     static uint8_t buf[65536];
@@ -951,10 +1008,10 @@ static void await_go(pid_t pid) {
             continue;
         }
         if (client_mode && r >= 8 && type == MSG_DONE) {
-            if (pid > 0) kill(pid, SIGKILL);
+            kill(pid, SIGKILL);
             planner_message(buf, r); /* exits with the planner's code */
         }
-        if (pid <= 0) _exit(1);
+        if (client_mode) planner_gone("while starting the container; cleaned up after it");
         orphan_cleanup(pid);
     }
 }
@@ -1161,7 +1218,10 @@ static void client_wait(pid_t pid) {
         }
         if (pf[1].revents) {
             ssize_t n = recv(CONTROL_FD, buf, sizeof buf, MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { restore_terminal(); orphan_cleanup(pid); }
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                planner_gone("while the container ran; stopped it and cleaned up");
+                orphan_cleanup(pid);
+            }
             if (n > 0) planner_message((uint8_t *)buf, n);
         }
         if (pf[0].revents) break;
@@ -1761,36 +1821,16 @@ int main(int argc, char **argv) {
 
 monitor:;
     int nr = enter_netns();
-    if (nr < 0) {
-        int32_t m[3] = {MSG_FAILED, -1003, -nr};
-        send_msg(m, sizeof m);
-        if (client_mode) await_go(0); /* prints the planner's error text, exits with its code */
-        return 1;
-    }
+    if (nr < 0) return monitor_failed(0, -1003, -nr);
     int err = 0, bad = clone_trees(&err);
-    if (bad < 0) {
-        int32_t m[3] = {MSG_FAILED, -3 - (-bad - 1), err};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (bad < 0) return monitor_failed(0, -3 - (-bad - 1), err);
 
-    if ((client_mode || managed_socket) && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if ((client_mode || managed_socket) && console_mode != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty_sock) < 0)
+        return monitor_failed(0, -1, errno);
     int go[2], report[2];
-    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) return monitor_failed(0, -1, errno);
     pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) {
-        int32_t m[3] = {MSG_FAILED, -1, errno};
-        send_msg(m, sizeof m);
-        return 1;
-    }
+    if (pid < 0) return monitor_failed(0, -1, errno);
     if (pid == 0) {
         close(go[1]);
         close(report[0]);
@@ -1814,23 +1854,11 @@ monitor:;
         char self[32];
         snprintf(self, sizeof self, "%d\n", getpid());
         int rc = write_file(supervisor_procs, self);
-        if (rc < 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            int32_t m[3] = {MSG_FAILED, -2 - 1000, -rc};
-            send_msg(m, sizeof m);
-            return 1;
-        }
+        if (rc < 0) return monitor_failed(pid, -2 - 1000, -rc);
     }
     if (uid_map || gid_map) {
         int rc = write_maps(pid);
-        if (rc < 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            int32_t m[3] = {MSG_FAILED, -2, -rc};
-            send_msg(m, sizeof m);
-            return 1;
-        }
+        if (rc < 0) return monitor_failed(pid, -2, -rc);
     }
 
     int32_t pm[2] = {MSG_PID, pid};
@@ -1839,7 +1867,13 @@ monitor:;
     await_go(pid);
     ssize_t r;
     if (client_mode && stop_requested) kill(pid, SIGKILL); /* asked to stop while setting up */
+    /* An init killed before the go (a stop while setting up) has closed its end: no SIGPIPE for that. */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
     if (write(go[1], "g", 1) != 1) {} /* sync point #3 */
+    sigaction(SIGPIPE, &old_pipe, NULL);
     close(go[1]);
 
     int32_t rec[2];
@@ -1868,12 +1902,7 @@ monitor:;
         if (errno != EINTR) { st = 0xff00; break; }
     }
     if (managed_socket) return managed_exit(st);
-    if (client_mode) {
-        /* Leave the container's cgroup before the planner removes it (which kills what is inside). */
-        char self[32];
-        snprintf(self, sizeof self, "%d\n", getpid());
-        for (uint32_t i = 0; i < n_procs; i++) write_file(procs_files[i], self);
-    }
+    if (client_mode) leave_cgroup(); /* before the planner removes the cgroup (which kills what is inside) */
     restore_terminal();
     int32_t em[2] = {MSG_EXIT, st};
     send_msg(em, sizeof em); /* sync point #6 */

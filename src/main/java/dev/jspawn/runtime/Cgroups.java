@@ -7,6 +7,7 @@ import dev.jspawn.spec.ContainerSpec;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,6 +99,12 @@ public final class Cgroups implements Launcher.ContainerCgroupHandle {
     @Override
     public void add(long pid) throws IOException {
         (payload != null ? payload : cgroup).addProcess(pid);
+    }
+
+    @Override
+    public void release(long pid) throws IOException {
+        if (!cgroup.pids().contains(pid)) return; // left by itself (or gone)
+        for (String procs : rootProcs()) Files.writeString(Path.of(procs), Long.toString(pid));
     }
 
     @Override

@@ -31,6 +31,8 @@ public final class Launcher {
     private final Caller caller;
     private volatile int initPid = -1;
     private volatile boolean terminated;
+    /** The go (sync point #3) is sent: the init runs its steps and can take its kill signal. */
+    private volatile boolean released;
     private volatile int terminations;
     private Readiness readiness;
     private volatile int killSignal;
@@ -104,6 +106,13 @@ public final class Launcher {
             return null;
         }
 
+        /**
+         * Moves a process that is still in the container's cgroup out of it (to the root of each
+         * hierarchy), so that removing the cgroup does not kill it: a planner's client, the user's own
+         * process, which must outlive the container to report its end.
+         */
+        default void release(long pid) throws IOException {}
+
         /** Hands the container's cgroup to its root user (a booted guest in a user namespace manages it). */
         default void delegate(int uid) throws IOException {}
 
@@ -127,12 +136,19 @@ public final class Launcher {
         this.caller = caller;
     }
 
-    /** Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). */
+    /**
+     * Sends the kill signal to the container (SIGTERM/SIGINT/SIGHUP to jspawn end up here). Before the
+     * go the init is still the stub waiting to be released, PID 1 of its namespace without handlers,
+     * which would drop any signal but SIGKILL from here (a booted container's SIGRTMIN+3 was lost and it
+     * started anyway): then the start is abandoned, the init killed, and run() stops the setup at the
+     * next step and cleans up.
+     */
     public void terminate() {
         terminated = true;
         int n = ++terminations;
-        signal(n == 1 ? killSignal : 9);
-        if (n == 1 && killSignal != 9) {
+        boolean running = released;
+        signal(n == 1 && running ? killSignal : 9);
+        if (n == 1 && running && killSignal != 9) {
             // An orderly shutdown that does not end in time is cut short.
             Thread t = new Thread(() -> {
                 try {
@@ -262,19 +278,28 @@ public final class Launcher {
             try (StubProcess stub = hooks.startStub()) {
                 Trace.mark("stub started");
                 cgroup.add(stub.pid()); // before the clone, so the cgroup namespace is rooted here
+                if (stub.remote()) {
+                    // A planner's client is the user's jspawn: removing the cgroup must not kill it before
+                    // it has printed why the start failed and exited with MSG_DONE's code (it leaves by
+                    // itself after the container's end and on its own failures, but not when the planner
+                    // fails, e.g. in the network setup). Runs before the cgroup is removed (LIFO).
+                    final int client = stub.pid();
+                    cleanup.add(() -> cgroup.release(client));
+                }
                 stub.send(plan.encode()); // sync point #1
                 StubProcess.Msg m = stub.receive(); // sync point #2
                 if (m.type() == StubProtocol.MSG_FAILED) return failed(plan, m);
                 if (m.type() != StubProtocol.MSG_PID) throw new IOException("jspawn-stub died before starting the container");
                 initPid = m.a();
                 Trace.mark("cloned");
-                if (terminated) Syscalls.kill(initPid, 9); // asked to stop while we were setting up
+                if (terminated) return abandoned(); // asked to stop while we were setting up
                 // Outside work goes here (network, registration) before the go.
                 if (spec.network().hasLinks() || !spec.network().ports().isEmpty()) {
                     NetworkSetup net;
                     try {
                         net = NetworkSetup.start(spec, stub.pid(), initPid, err);
                     } catch (IOException e) {
+                        if (terminated) return abandoned(); // the setup failed as the init was killed
                         // said now, while a planner's client still listens (the cleanup ends it)
                         err.println(e.getMessage());
                         Syscalls.kill(initPid, 9);
@@ -293,6 +318,8 @@ public final class Launcher {
                     awaitExit(stub);
                     return EXIT_FAILURE;
                 }
+                released = true;
+                if (terminated) return abandoned(); // asked to stop during the outside work
                 stub.sendGo(); // sync point #3
 
                 int master = -1, notify = -1;
@@ -409,6 +436,22 @@ public final class Launcher {
             if (m.fd() >= 0) Syscalls.close(m.fd());
             if (m.fd2() >= 0) Syscalls.close(m.fd2());
         }
+    }
+
+    /**
+     * SIGTERM/SIGINT/SIGHUP before the go: the init never ran, so it is killed and not released; the
+     * monitor is ended when the stub is closed and everything made for the container is removed by the
+     * cleanup. The status is that of the killed init, as if it had been released and killed.
+     */
+    private int abandoned() {
+        int pid = initPid;
+        initPid = -1;
+        try {
+            Syscalls.kill(pid, 9);
+        } catch (IOException ignored) {
+            // already gone
+        }
+        return 128 + 9;
     }
 
     private int failed(Plan plan, StubProcess.Msg m) {

@@ -14,12 +14,19 @@ package dev.jspawn.runtime;
  *  #5 monitor -> Java  MSG_EXECED, or MSG_FAILED(step, errno): step -1 = clone, -2 = id maps
  *  #6 monitor -> Java  MSG_EXIT(wait status), then the monitor exits
  * </pre>
-
+ *
  * <p>Managed mode (machines jmachined starts; the plan names a control socket): the monitor is detached
  * (own session, no parent-death signal), keeps the console pty master, logs it with timestamps, and
  * listens on its control socket for MSG_ADOPT (a restarted daemon: answered MSG_PID(leader), later
  * MSG_EXIT) and MSG_CONSOLE (then MSG_CONSOLE_DATA both ways, MSG_WINSIZE(u16 rows, u16 cols) in).
  * Without the daemon that started it, it cleans up the host side itself (see stub.c's header).
+ *
+ * <p>Client mode (the user's jspawn is the monitor, connected to the planner, see stub.c): #0 MSG_REQUEST
+ * before the plan, MSG_OUT (text to print) and MSG_DONE (exit code) from the planner. A client that
+ * fails before the go leaves the container's cgroup, sends MSG_FAILED and waits for MSG_OUT..MSG_DONE;
+ * when the planner fails instead, it moves a client still in the cgroup out before removing the cgroup
+ * ({@link Launcher.ContainerCgroupHandle#release}), so the client always prints why and exits with the
+ * planner's code.
  *
  * <p>Enter mode ({@code jspawn-stub --enter FD}) starts with MSG_ENTER, the request of
  * dev.jspawn.machine.Enter, and reuses MSG_PID, MSG_PTY, MSG_EXECED, MSG_FAILED and MSG_EXIT (#E1..#E5,

@@ -97,6 +97,38 @@ class PlannerTest extends ContainerTestSupport {
         assertThat(step.stderr()).contains("Failed to execute /no/such/program: No such file or directory");
     }
 
+    /**
+     * Every way the client (the monitor) or the planner can fail before the go ends the same: the
+     * planner's error text on the client's stderr and its exit code, 1. The client used to stay in the
+     * container's cgroup, which the planner removes before MSG_DONE: it was always killed (137) and lost
+     * the text whenever the kill came first; after a failed tree clone it did not even wait for the text.
+     */
+    @Test
+    void earlyFailuresPrintThePlannersErrorAndExitWithItsCode() {
+        // The monitor fails: joining the network namespace (before the clone).
+        Result netns = run("-q", "-D", tree().toString(), "--network-namespace-path=/nonexistent/netns", "/bin/true");
+        assertThat(netns.stderr()).contains("Failed to enter the network namespace /nonexistent/netns: No such file or directory");
+        assertThat(netns.exitCode()).isEqualTo(1);
+        // The monitor fails: cloning a bind source (with -U the monitor clones it; an unbindable mount
+        // cannot be cloned).
+        Path copy = Fixtures.freshBusyboxCopy(tmp);
+        Path unbindable = tmp.resolve("unbindable");
+        Proc.of("mkdir", "-p", unbindable.toString()).run().assertOk();
+        Proc.of("mount", "-t", "tmpfs", "jst-unbindable", unbindable.toString()).run().assertOk();
+        try {
+            Proc.of("mount", "--make-unbindable", unbindable.toString()).run().assertOk();
+            Result tree = run("-q", "-D", copy.toString(), "-U", "--bind=" + unbindable + ":/mnt", "/bin/true");
+            assertThat(tree.stderr()).contains("Failed to open the mount tree " + unbindable + ": Invalid argument");
+            assertThat(tree.exitCode()).isEqualTo(1);
+        } finally {
+            Proc.of("umount", unbindable.toString()).run().assertOk();
+        }
+        // The planner fails in its outside work between the clone and the go.
+        Result bridge = run("-q", "-D", tree().toString(), "--network-bridge=jst-nosuchbr", "/bin/true");
+        assertThat(bridge.stderr()).contains("Bridge interface jst-nosuchbr does not exist");
+        assertThat(bridge.exitCode()).isEqualTo(1);
+    }
+
     @Test
     void ephemeralAndMountsLeaveNothingThroughThePlanner() {
         Path copy = Fixtures.freshBusyboxCopy(tmp);
@@ -134,6 +166,7 @@ class PlannerTest extends ContainerTestSupport {
                 p2.signal(9);
                 Result r = c.waitFor(Duration.ofSeconds(30));
                 assertThat(r.exitCode()).isNotZero();
+                assertThat(r.stderr()).contains("jspawn: jmachined went away while the container ran");
             }
         } finally {
             Files.deleteIfExists(sock2);
