@@ -125,6 +125,45 @@ class NetworkServicesTest {
         }
     }
 
+    /**
+     * The issue's case: a booted Debian guest whose systemd-networkd (enabled here; Debian ships it off)
+     * applies its stock 80-container-host0.network, which asks for DHCP on host0, as on a systemd host
+     * where networkd serves the host side. jspawn serves it instead.
+     */
+    @Test
+    void bootedDebianGuestWithNetworkdGetsItsAddressByDhcp(@TempDir Path tmp) throws IOException {
+        Path tree = Fixtures.freshDebianCopy(tmp);
+        Path units = tree.resolve("etc/systemd/system"), wants = Files.createDirectories(units.resolve("multi-user.target.wants"));
+        Files.createSymbolicLink(wants.resolve("systemd-networkd.service"), Path.of("/lib/systemd/system/systemd-networkd.service"));
+        Path script = Files.createDirectories(tree.resolve("usr/local/bin")).resolve("report-address");
+        Files.writeString(script, """
+                #!/bin/sh
+                for i in $(seq 150); do
+                    a=$(ip -4 -o addr show dev host0 | awk '{print $4}')
+                    [ -n "$a" ] && break
+                    sleep 0.2
+                done
+                echo "guest-address=${a%/*}" > /dev/console
+                systemctl --no-block poweroff
+                """);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(units.resolve("report-address.service"), """
+                [Unit]
+                After=systemd-networkd.service
+                [Service]
+                Type=oneshot
+                ExecStart=/usr/local/bin/report-address
+                [Install]
+                WantedBy=multi-user.target
+                """);
+        Files.createSymbolicLink(wants.resolve("report-address.service"), Path.of("../report-address.service"));
+        try (Proc.Running c = container(tree, "dhdeb", List.of("-b", "-n")).start()) {
+            String line = c.awaitStdout("guest-address=[0-9.]+", T);
+            assertThat(line.substring("guest-address=".length())).isEqualTo(recordedAddress("ve-dhdeb"));
+            assertThat(c.waitFor(T).exitCode()).isZero();
+        }
+    }
+
     private static String recordedAddress(String link) throws IOException {
         for (String l : Files.readAllLines(Path.of("/run/jspawn/net/link-" + link))) {
             if (l.startsWith("address=")) return l.substring(8);
