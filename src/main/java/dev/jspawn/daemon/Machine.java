@@ -16,6 +16,12 @@ import java.util.Map;
 public record Machine(String name, String cls, String service, int leader, long leaderStart, String rootDirectory,
                       long sinceMicros, boolean managed, String cgroup) {
 
+    /** The entry of a container jspawn runs (foreground through the planner, or managed), started now. */
+    public static Machine container(String name, int leader, String rootDirectory, boolean managed, String cgroup) {
+        return new Machine(name, "container", "jspawn", leader, startTime(leader), rootDirectory,
+                System.currentTimeMillis() * 1000, managed, cgroup);
+    }
+
     /** The leader's start time in clock ticks since boot (/proc/PID/stat field 22), or -1 if it is gone. */
     public static long startTime(int pid) {
         try {

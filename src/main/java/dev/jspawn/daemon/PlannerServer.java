@@ -142,19 +142,7 @@ public final class PlannerServer {
         // The client pumps any console itself (stub.c client_wait), so every request is served here.
         if (!spec.quiet()) for (String w : parsed.warnings()) err.println(w);
         Launcher.Hooks base = Jspawn.hooks(err);
-        Launcher.Hooks hooks = new Launcher.Hooks() {
-            public long boundingSet(ContainerSpec s) throws IOException {
-                return base.boundingSet(s);
-            }
-
-            public byte[] seccomp(ContainerSpec s, long b) throws IOException {
-                return base.seccomp(s, b);
-            }
-
-            public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
-                return base.createCgroup(s);
-            }
-
+        Launcher.Hooks hooks = new Launcher.ForwardingHooks(base) {
             public StubProcess startStub() {
                 return StubProcess.remote(clientPid, fd);
             }
@@ -170,8 +158,7 @@ public final class PlannerServer {
                 Registry registry = Jmachined.registry();
                 if (registry == null || !s.register()) return null;
                 String name = s.machineName();
-                registry.register(new Machine(name, "container", "jspawn", leader, Machine.startTime(leader),
-                        s.directory().toString(), System.currentTimeMillis() * 1000, false, Supervisor.cgroupPath(cg)));
+                registry.register(Machine.container(name, leader, s.directory().toString(), false, Supervisor.cgroupPath(cg)));
                 return () -> registry.unregister(name, leader);
             }
         };

@@ -257,19 +257,7 @@ final class Supervisor {
             Files.createDirectories(cfg.logDir());
             Launcher.Hooks base = Jspawn.hooks(err);
             String control = cfg.machineDir(m.name).resolve("control").toString();
-            Launcher.Hooks hooks = new Launcher.Hooks() {
-                public long boundingSet(ContainerSpec s) throws IOException {
-                    return base.boundingSet(s);
-                }
-
-                public byte[] seccomp(ContainerSpec s, long b) throws IOException {
-                    return base.seccomp(s, b);
-                }
-
-                public Launcher.ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
-                    return base.createCgroup(s);
-                }
-
+            Launcher.Hooks hooks = new Launcher.ForwardingHooks(base) {
                 public StubProcess startStub() throws IOException {
                     synchronized (SPAWN_LOCK) {
                         return StubProcess.start();
@@ -277,8 +265,7 @@ final class Supervisor {
                 }
 
                 public Runnable register(ContainerSpec s, int leader, Launcher.ContainerCgroupHandle cg) throws IOException {
-                    registry.register(new Machine(m.name, "container", "jspawn", leader, Machine.startTime(leader),
-                            s.directory().toString(), Instant.now().toEpochMilli() * 1000, true, cgroupPath(cg)));
+                    registry.register(Machine.container(m.name, leader, s.directory().toString(), true, cgroupPath(cg)));
                     compactSoon();
                     return () -> registry.unregister(m.name, leader);
                 }

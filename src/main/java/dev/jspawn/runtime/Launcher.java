@@ -84,6 +84,34 @@ public final class Launcher {
      */
     public record Managed(String controlSocket, String logFile, int logMax) {}
 
+    /**
+     * Hooks that take the bounding set, seccomp program and cgroup from {@code base} (jspawn's own) and
+     * override only how the monitor starts and what registers the machine: the planner's and the
+     * daemon's managed machines.
+     */
+    public abstract static class ForwardingHooks implements Hooks {
+        private final Hooks base;
+
+        protected ForwardingHooks(Hooks base) {
+            this.base = base;
+        }
+
+        @Override
+        public long boundingSet(ContainerSpec s) throws IOException {
+            return base.boundingSet(s);
+        }
+
+        @Override
+        public byte[] seccomp(ContainerSpec s, long boundingSet) throws IOException {
+            return base.seccomp(s, boundingSet);
+        }
+
+        @Override
+        public ContainerCgroupHandle createCgroup(ContainerSpec s) throws IOException {
+            return base.createCgroup(s);
+        }
+    }
+
     public record CgroupPlan(List<Planner.CgroupMount> mounts, boolean unified) {}
 
     /**
