@@ -208,7 +208,11 @@ JMC=$REPO/bin/jmachinectl
 timeout 120 "$JSPAWN" -q -D $TREE -M $name -- /bin/sleep 60 >$W/$name.out 2>$W/$name.err </dev/null &
 JP=$!
 s=$CG/machine.slice/machine-$name.scope
-for i in $(seq 300); do "$JMC" --no-legend list 2>/dev/null | grep -q "^$name " && break; sleep 0.1; done
+# bounded by time, not by tries: without jmachined every jmachinectl call is a JVM start (seconds here)
+deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ] && kill -0 $JM 2>/dev/null; do
+    "$JMC" --no-legend list 2>/dev/null | grep -q "^$name " && break; sleep 0.1
+done
 "$JMC" set-property $name MemoryMax=48M MemoryHigh=40M CPUQuota=20% TasksMax=15 >$W/$name.set 2>&1; setrc=$?
 note "$name: set-property rc $setrc: $(oneline $W/$name.set); scope: memory.max $(cat $s/memory.max 2>&1) memory.high $(cat $s/memory.high 2>&1) cpu.max '$(cat $s/cpu.max 2>&1)' pids.max $(cat $s/pids.max 2>&1)"
 if [ $setrc = 0 ] && [ "$(cat $s/memory.max 2>/dev/null)" = 50331648 ] && [ "$(cat $s/memory.high 2>/dev/null)" = 41943040 ] &&
@@ -271,6 +275,15 @@ else
     bad ipvlan-link-inside "ip netns add failed: $(oneline $W/netns.err)"
 fi
 
+# --- 8. the daemon served every check above and is still there (a JVM crash is reported with its
+# hs_err file's summary: the crashing frame and the Java stack)
+if kill -0 $JM 2>/dev/null; then ok jmachined-survived
+else
+    for f in /tmp/hs_err_pid$JM.log /hs_err_pid$JM.log; do
+        [ -f "$f" ] && { echo "--- $f"; sed -n '/^# Problematic frame/,/^# /p; /^Current thread/,/^$/p; /^Java frames/,/^$/p; /^siginfo/p; /^Registers/,/^$/p' "$f" | head -80; } >&2
+    done
+    bad jmachined-survived "jmachined (pid $JM) is gone: $(tail -n 5 $W/jmachined.log | tr '\n' '|')"
+fi
 kill $JM 2>/dev/null; wait $JM 2>/dev/null
 note "done"
 echo "$pass passed, $fail failed"

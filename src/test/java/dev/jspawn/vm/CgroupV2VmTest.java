@@ -46,7 +46,9 @@ class CgroupV2VmTest {
             // 6. jmachinectl set-property on a running machine
             "set-property-live-v2", "set-property-bad-changes-nothing", "clean-after-v2prop",
             // 7. links in a test netns: ipvlan (this host's kernel lacks it), macvlan, --network-veth
-            "ipvlan-link-inside", "macvlan-link-inside", "veth-address-and-route", "clean-after-network");
+            "ipvlan-link-inside", "macvlan-link-inside", "veth-address-and-route", "clean-after-network",
+            // 8. jmachined served all of it without dying
+            "jmachined-survived");
 
     static int exitCode;
     static List<String> lines;
