@@ -205,14 +205,16 @@ fi
 # --- 6. jmachinectl set-property on a running (registered) machine: live limits on pure v2
 name=v2prop
 JMC=$REPO/bin/jmachinectl
-timeout 120 "$JSPAWN" -q -D $TREE -M $name -- /bin/sleep 60 >$W/$name.out 2>$W/$name.err </dev/null &
+# the machine lives until terminated below: a slow guest (TCG on a loaded host) must not see it end on its own
+timeout 400 "$JSPAWN" -q -D $TREE -M $name -- /bin/sleep 1000 >$W/$name.out 2>$W/$name.err </dev/null &
 JP=$!
 s=$CG/machine.slice/machine-$name.scope
 # bounded by time, not by tries: without jmachined every jmachinectl call is a JVM start (seconds here)
-deadline=$((SECONDS + 30))
+t0=$SECONDS deadline=$((SECONDS + 60))
 while [ $SECONDS -lt $deadline ] && kill -0 $JM 2>/dev/null; do
     "$JMC" --no-legend list 2>/dev/null | grep -q "^$name " && break; sleep 0.1
 done
+note "$name: listed after $((SECONDS - t0)) s"
 "$JMC" set-property $name MemoryMax=48M MemoryHigh=40M CPUQuota=20% TasksMax=15 >$W/$name.set 2>&1; setrc=$?
 note "$name: set-property rc $setrc: $(oneline $W/$name.set); scope: memory.max $(cat $s/memory.max 2>&1) memory.high $(cat $s/memory.high 2>&1) cpu.max '$(cat $s/cpu.max 2>&1)' pids.max $(cat $s/pids.max 2>&1)"
 if [ $setrc = 0 ] && [ "$(cat $s/memory.max 2>/dev/null)" = 50331648 ] && [ "$(cat $s/memory.high 2>/dev/null)" = 41943040 ] &&
