@@ -70,7 +70,12 @@ if [ "$ACCEL" = auto ]; then
 fi
 case $ACCEL in
     kvm) ACCEL_ARGS=(-machine q35,accel=kvm -cpu host,-arch-capabilities) ;;
-    tcg) ACCEL_ARGS=(-machine q35 -accel tcg,thread=multi,tb-size=256 -cpu max) ;;
+    # One host thread for all vCPUs (thread=single), not MTTCG: a multi-threaded TCG translates guest
+    # code byte by byte while another vCPU may be rewriting it, and the guest's JVM patches its JIT code
+    # live (x86 cross-modifying code). Seen: jmachined died in the guest executing a torn instruction,
+    # the old stack bang's first two bytes with the new jump's next three (89 84 72 49 07 fe ff), whose
+    # operand is exactly the faulting address (docs/architecture.md, "The cgroup v2 test VM").
+    tcg) ACCEL_ARGS=(-machine q35 -accel "tcg,thread=${VMTEST_TCG_THREAD:-single},tb-size=256" -cpu max) ;;
     *) die "--accel wants kvm, tcg or auto" ;;
 esac
 command -v qemu-system-x86_64 >/dev/null ||

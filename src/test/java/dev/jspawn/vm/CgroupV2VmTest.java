@@ -29,7 +29,7 @@ import org.junit.jupiter.api.TestFactory;
  */
 @KernelTest
 class CgroupV2VmTest {
-    static final long TIMEOUT_SECONDS = 480;
+    static final long TIMEOUT_SECONDS = 600;
 
     /** The checks checks-v2.sh runs, in its order. */
     static final List<String> CHECKS = List.of(
