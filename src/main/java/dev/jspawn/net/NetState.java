@@ -17,8 +17,10 @@ import java.util.TreeMap;
  * bridge is removed only when no container uses it.
  *
  * <p>Records: {@code link-IFNAME} (a container's host-side link: owner pid and start time, its netns, subnet,
- * zone) and {@code zone-BRIDGE} (the zone's subnet and netns). A link record whose owner (the container's
- * init) is gone is stale: the next start removes it, and a zone with no live member loses its bridge.
+ * zone), {@code zone-BRIDGE} (the zone's subnet and netns) and {@code forward-PID-START} (the -p host ports a
+ * container's monitor holds, see {@link PortClaims}). A link record whose owner (the container's init) or a
+ * forward record whose owner (the monitor) is gone is stale: the next start removes it, and a zone with no
+ * live member loses its bridge.
  */
 final class NetState implements AutoCloseable {
     private final Path dir;

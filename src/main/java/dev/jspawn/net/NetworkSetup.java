@@ -112,6 +112,8 @@ public final class NetworkSetup implements AutoCloseable {
         Set<String> taken = new HashSet<>();
         if (hostVeth != null) checkFree(hostVeth, taken);
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
+        NftOwner owner = hostVeth != null ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
+        claimPorts(n.ports(), owner, netnsId);
 
         byte[] id = IfNames.machineId();
         for (Link l : moved) {
@@ -164,7 +166,7 @@ public final class NetworkSetup implements AutoCloseable {
             container.setUp("host0");
             container.addDefaultRoute(h0.index(), "host0", s.gateway());
         }
-        nat(spec, monitorPid, s);
+        nat(spec, owner, s);
         if (spec.boot()) dhcp(s);
     }
 
@@ -173,8 +175,7 @@ public final class NetworkSetup implements AutoCloseable {
      * 80-container-ve/vz.network set IPMasquerade=) and the -p forwards, in the host namespace, as rules of
      * jspawn's nftables table owned by the monitor (so a SIGKILLed jspawn's rules go at the next start).
      */
-    private void nat(ContainerSpec spec, int monitorPid, Served s) throws IOException {
-        NftOwner owner = NftOwner.of(spec.machineName(), monitorPid);
+    private void nat(ContainerSpec spec, NftOwner owner, Served s) throws IOException {
         Nft.inNamespace(hostNs, () -> {
             Nft.removeStale();
             return null;
@@ -190,6 +191,41 @@ public final class NetworkSetup implements AutoCloseable {
             Nft.masquerade(owner, Subnet.of(inet(s.subnet().network()), s.subnet().length()));
             Nft.forwardPorts(owner, forwards, s.hostLink());
             return null;
+        });
+    }
+
+    /**
+     * Claims the -p host ports before anything is made (see {@link PortClaims}): refused when a live
+     * container forwards one already or a host process has bound it; stale claims are dropped.
+     */
+    private void claimPorts(List<ContainerSpec.Port> ports, NftOwner owner, String netnsId) throws IOException {
+        if (ports.isEmpty()) return;
+        String name = PortClaims.recordName(owner);
+        try (NetState st = NetState.lock()) {
+            Map<String, Map<String, String>> live = new LinkedHashMap<>();
+            for (Map.Entry<String, Map<String, String>> e : st.records().entrySet()) {
+                if (!e.getKey().startsWith(PortClaims.PREFIX)) continue;
+                if (NetState.ownerAlive(e.getValue())) {
+                    live.put(e.getKey(), e.getValue());
+                } else {
+                    st.remove(e.getKey());
+                }
+            }
+            String held = PortClaims.conflict(live, netnsId, PortClaims.IPV4, ports);
+            if (held != null) throw new IOException(held);
+            ContainerSpec.Port busy = Netlink.inNamespace(hostNs, "network namespace of the monitor", () -> {
+                for (ContainerSpec.Port p : ports) if (PortClaims.inUse(p)) return p;
+                return null;
+            });
+            if (busy != null) {
+                throw new IOException("Port " + PortClaims.label(busy) + " is already in use on the host");
+            }
+            st.write(name, PortClaims.record(owner, netnsId, PortClaims.IPV4, ports));
+        }
+        undo.push(() -> {
+            try (NetState st = NetState.lock()) {
+                st.remove(name);
+            }
         });
     }
 
@@ -329,7 +365,8 @@ public final class NetworkSetup implements AutoCloseable {
         Map<String, Map<String, String>> records = st.records();
         List<String> zones = new ArrayList<>();
         for (Map.Entry<String, Map<String, String>> e : new ArrayList<>(records.entrySet())) {
-            if (e.getKey().startsWith("link-") && !NetState.ownerAlive(e.getValue())) {
+            if ((e.getKey().startsWith("link-") || e.getKey().startsWith(PortClaims.PREFIX))
+                    && !NetState.ownerAlive(e.getValue())) {
                 st.remove(e.getKey());
                 records.remove(e.getKey());
             } else if (e.getKey().startsWith("zone-") && netnsId.equals(e.getValue().get("netns"))) {

@@ -9,8 +9,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * IPv4 datagram sockets for jspawn's own network services (the DHCP server on a container's host-side
- * link): socket, options, bind, sendto, recvfrom. Kept apart from {@link Syscalls} so the container start
+ * IPv4 sockets for jspawn's own network services (the DHCP server on a container's host-side link, the
+ * -p in-use check): socket, options, bind, sendto, recvfrom. Kept apart from {@link Syscalls} so the container start
  * path does not load it; all calls go through the same one {@code syscall(2)} handle.
  */
 public final class NetSyscalls {
@@ -20,13 +20,20 @@ public final class NetSyscalls {
     static final int NR_SOCKET = AARCH64 ? 198 : 41, NR_BIND = AARCH64 ? 200 : 49, NR_SENDTO = AARCH64 ? 206 : 44,
             NR_RECVFROM = AARCH64 ? 207 : 45, NR_SETSOCKOPT = AARCH64 ? 208 : 54;
 
-    public static final int AF_INET = 2, SOCK_DGRAM = 2, IPPROTO_UDP = 17, SOL_SOCKET = 1, SO_REUSEADDR = 2,
-            SO_BROADCAST = 6, SO_BINDTODEVICE = 25, MSG_DONTWAIT = 0x40;
+    public static final int AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_TCP = 6, IPPROTO_UDP = 17,
+            SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_BROADCAST = 6, SO_BINDTODEVICE = 25, MSG_DONTWAIT = 0x40,
+            EADDRINUSE = 98;
 
     /** A UDP socket (close-on-exec, non-blocking) in the calling thread's network namespace. */
     public static int udpSocket(String what) throws SysException {
         return (int) Syscalls.sysChecked("create", what, NR_SOCKET, AF_INET,
                 SOCK_DGRAM | Syscalls.SOCK_CLOEXEC | Syscalls.SOCK_NONBLOCK, IPPROTO_UDP, 0);
+    }
+
+    /** A TCP socket (close-on-exec) in the calling thread's network namespace (the -p in-use check binds it). */
+    public static int tcpSocket(String what) throws SysException {
+        return (int) Syscalls.sysChecked("create", what, NR_SOCKET, AF_INET, SOCK_STREAM | Syscalls.SOCK_CLOEXEC,
+                IPPROTO_TCP, 0);
     }
 
     /** setsockopt(2) with an int value. */
