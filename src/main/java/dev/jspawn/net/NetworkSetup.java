@@ -105,15 +105,17 @@ public final class NetworkSetup implements AutoCloseable {
         for (String i : n.macvlan()) macvlanParents.add(host.require(i, "Network interface"));
         for (String i : n.ipvlan()) ipvlanParents.add(host.require(i, "Network interface"));
         String hostVeth = n.veth() ? IfNames.hostVeth(machine, n.bridge() != null || n.zone() != null) : null;
-        if (!n.ports().isEmpty() && (!n.veth() || n.bridge() != null)) {
-            throw new IOException("--port= needs --network-veth or --network-zone: jspawn knows the container's"
-                    + " address only on links it addresses itself");
+        if (!n.ports().isEmpty() && !n.hasLinks()) {
+            throw new IOException("--port= needs a network link for the container (--network-veth, --network-zone,"
+                    + " --network-bridge, --network-macvlan, --network-ipvlan, --network-interface or --network-veth-extra)");
         }
+        // on a link jspawn addresses it knows the container's address; on others it watches for it
+        boolean watch = !n.ports().isEmpty() && !(n.veth() && n.bridge() == null);
         Set<String> taken = new HashSet<>();
         if (hostVeth != null) checkFree(hostVeth, taken);
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
-        NftOwner owner = hostVeth != null ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
-        claimPorts(n.ports(), owner, netnsId);
+        NftOwner owner = hostVeth != null || watch ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
+        claimPorts(n.ports(), owner, netnsId, watch ? PortClaims.BOTH : PortClaims.IPV4);
 
         byte[] id = IfNames.machineId();
         for (Link l : moved) {
@@ -152,11 +154,9 @@ public final class NetworkSetup implements AutoCloseable {
             idx++;
             undo.push(() -> host.delete(e.host()));
         }
-        if (hostVeth == null) return;
-        if (bridge != null) {
-            host.joinBridge(hostVeth, bridge.index(), bridge.name());
-            return;
-        }
+        if (hostVeth != null && bridge != null) host.joinBridge(hostVeth, bridge.index(), bridge.name());
+        if (watch) watchPorts(n.ports(), owner, bridge == null ? null : bridge.name());
+        if (hostVeth == null || bridge != null) return;
         Served s = n.zone() != null ? joinZone(n.zone(), hostVeth, machine, netnsId, initPid)
                 : addressVeth(hostVeth, machine, netnsId, initPid);
         served.add(s);
@@ -198,7 +198,8 @@ public final class NetworkSetup implements AutoCloseable {
      * Claims the -p host ports before anything is made (see {@link PortClaims}): refused when a live
      * container forwards one already or a host process has bound it; stale claims are dropped.
      */
-    private void claimPorts(List<ContainerSpec.Port> ports, NftOwner owner, String netnsId) throws IOException {
+    private void claimPorts(List<ContainerSpec.Port> ports, NftOwner owner, String netnsId, String family)
+            throws IOException {
         if (ports.isEmpty()) return;
         String name = PortClaims.recordName(owner);
         try (NetState st = NetState.lock()) {
@@ -211,22 +212,37 @@ public final class NetworkSetup implements AutoCloseable {
                     st.remove(e.getKey());
                 }
             }
-            String held = PortClaims.conflict(live, netnsId, PortClaims.IPV4, ports);
+            String held = PortClaims.conflict(live, netnsId, family, ports);
             if (held != null) throw new IOException(held);
+            boolean v6 = PortClaims.overlap(family, "ipv6");
             ContainerSpec.Port busy = Netlink.inNamespace(hostNs, "network namespace of the monitor", () -> {
-                for (ContainerSpec.Port p : ports) if (PortClaims.inUse(p)) return p;
+                for (ContainerSpec.Port p : ports) if (PortClaims.inUse(p, false) || v6 && PortClaims.inUse(p, true)) return p;
                 return null;
             });
             if (busy != null) {
                 throw new IOException("Port " + PortClaims.label(busy) + " is already in use on the host");
             }
-            st.write(name, PortClaims.record(owner, netnsId, PortClaims.IPV4, ports));
+            st.write(name, PortClaims.record(owner, netnsId, family, ports));
         }
         undo.push(() -> {
             try (NetState st = NetState.lock()) {
                 st.remove(name);
             }
         });
+    }
+
+    /**
+     * -p on a link jspawn does not address: the forwards follow the container's address ({@link PortWatch}).
+     * {@code hostLink} is the bridge the container is on (so the host's 127.0.0.1 reaches them), or null.
+     */
+    private void watchPorts(List<ContainerSpec.Port> ports, NftOwner owner, String hostLink) throws IOException {
+        Nft.inNamespace(hostNs, () -> {
+            Nft.removeStale();
+            return null;
+        });
+        undo.push(() -> Nft.inNamespace(hostNs, () -> Nft.removeOwner(owner)));
+        PortWatch w = PortWatch.start(ports, owner, hostNs, containerNs, hostLink, err::println);
+        undo.push(w::close);
     }
 
     /**

@@ -25,8 +25,8 @@ import java.util.Map;
  */
 final class PortClaims {
     static final String PREFIX = "forward-";
-    /** jspawn forwards only to addresses it assigned, which are IPv4. */
-    static final String IPV4 = "ipv4";
+    /** Forwards to addresses jspawn assigned are IPv4; to a watched address ({@link PortWatch}) either family. */
+    static final String IPV4 = "ipv4", BOTH = "ipv4,ipv6";
 
     private PortClaims() {}
 
@@ -59,8 +59,8 @@ final class PortClaims {
         for (Port p : ports) {
             for (Map.Entry<String, Map<String, String>> e : records.entrySet()) {
                 Map<String, String> r = e.getValue();
-                if (!e.getKey().startsWith(PREFIX) || !netnsId.equals(r.get("netns")) || !family.equals(r.get("family")))
-                    continue;
+                if (!e.getKey().startsWith(PREFIX) || !netnsId.equals(r.get("netns"))
+                        || !overlap(family, r.getOrDefault("family", IPV4))) continue;
                 for (String held : r.getOrDefault("ports", "").split(",")) {
                     if (held.equals(label(p))) {
                         return "Port " + label(p) + " is already forwarded to machine '" + r.get("machine") + "'";
@@ -69,6 +69,12 @@ final class PortClaims {
             }
         }
         return null;
+    }
+
+    /** Whether two family lists ("ipv4", "ipv6", "ipv4,ipv6") share a family. */
+    static boolean overlap(String a, String b) {
+        for (String x : a.split(",")) for (String y : b.split(",")) if (x.equals(y)) return true;
+        return false;
     }
 
     /**
@@ -81,12 +87,25 @@ final class PortClaims {
      * and with SO_REUSEADDR the probe would share the port with any server that set it too.
      */
     static boolean inUse(Port p) throws SysException {
+        return inUse(p, false);
+    }
+
+    /**
+     * The same for an IPv6 forward: binds [::] with IPV6_V6ONLY, which collides with every IPv6 socket on
+     * the port and with dual-stack ones, not with IPv4-only ones (an IPv6 forward does not hide those).
+     */
+    static boolean inUse(Port p, boolean ipv6) throws SysException {
         boolean tcp = !"udp".equals(p.protocol());
         String what = "probe socket for port " + label(p);
-        int fd = tcp ? NetSyscalls.tcpSocket(what) : NetSyscalls.udpSocket(what);
+        int fd = NetSyscalls.socket(ipv6 ? NetSyscalls.AF_INET6 : NetSyscalls.AF_INET, tcp, what);
         try {
             if (tcp) NetSyscalls.setIntOption(fd, NetSyscalls.SOL_SOCKET, NetSyscalls.SO_REUSEADDR, 1, what);
-            NetSyscalls.bind(fd, new byte[4], p.hostPort(), what);
+            if (ipv6) {
+                NetSyscalls.setIntOption(fd, NetSyscalls.IPPROTO_IPV6, NetSyscalls.IPV6_V6ONLY, 1, what);
+                NetSyscalls.bindAny6(fd, p.hostPort(), what);
+            } else {
+                NetSyscalls.bind(fd, new byte[4], p.hostPort(), what);
+            }
             return false;
         } catch (SysException e) {
             if (e.errno() == NetSyscalls.EADDRINUSE) return true;

@@ -262,4 +262,69 @@ class PortForwardTest {
             c.waitFor(T);
         }
     }
+
+    /** Polls the ruleset until it satisfies {@code ok} (the watch applies address changes asynchronously). */
+    private String awaitRuleset(java.util.function.Predicate<String> ok) throws InterruptedException {
+        String rules = ruleset();
+        for (int i = 0; i < 200 && !ok.test(rules); i++) {
+            Thread.sleep(50);
+            rules = ruleset();
+        }
+        assertThat(ok.test(rules)).as(rules).isTrue();
+        return rules;
+    }
+
+    /**
+     * --network-bridge: jspawn does not address the container, its payload does; the forwards follow the
+     * address it has, IPv4 and IPv6, and move when it changes (nspawn's address watch).
+     */
+    @Test
+    void onABridgeTheForwardFollowsTheContainersOwnAddress(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        TestNetns.sh("ip -n " + ns.name() + " addr add 10.99.0.1/24 dev br0",
+                "ip -n " + ns.name() + " addr add fd00:99::1/64 dev br0 nodad",
+                "ip -n " + ns.name() + " addr add fd00:51::1/64 dev up0 nodad",
+                "ip -n " + ns.outside() + " addr add fd00:51::2/64 dev up0 nodad");
+        String script = String.join("\n",
+                "ip link set host0 up",
+                "ip addr add 10.99.0.2/24 dev host0 && ip route add default via 10.99.0.1",
+                "ip -6 addr add fd00:99::2/64 dev host0 && ip -6 route add default via fd00:99::1",
+                "nc -ll -p 80 -e /bin/echo pong &",
+                "until netstat -ltn | grep -q ':80 '; do sleep 0.05; done",
+                "while ip -6 addr show dev host0 | grep -q tentative; do sleep 0.05; done",
+                "echo listening",
+                "until [ -e /x/go ]; do sleep 0.05; done",
+                "ip addr del 10.99.0.2/24 dev host0 && ip addr add 10.99.0.3/24 dev host0",
+                "ip route add default via 10.99.0.1",
+                "echo moved",
+                "wait");
+        try (Proc.Running c = container(Fixtures.busyboxTree(), "brf",
+                List.of("--network-bridge=br0", "-p", "8080:80", "--bind=" + tmp + ":/x"), "/bin/sh", "-c", script).start()) {
+            c.awaitStdout("listening", T);
+            awaitRuleset(r -> r.contains("dnat ip to 10.99.0.2:80") && r.contains("dnat ip6 to [fd00:99::2]:80"));
+            assertThat(outside(tcpAsk(TestNetns.HOST_UPLINK, 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            assertThat(outside(tcpAsk("fd00:51::1", 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            assertThat(ns.run(tcpAsk("127.0.0.1", 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            java.nio.file.Files.createFile(tmp.resolve("go"));
+            c.awaitStdout("moved", T);
+            String rules = awaitRuleset(r -> r.contains("dnat ip to 10.99.0.3:80") && !r.contains("10.99.0.2"));
+            assertThat(count(rules, "dnat")).as(rules).isEqualTo(4); // v4 and v6, prerouting and output
+            assertThat(outside(tcpAsk(TestNetns.HOST_UPLINK, 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            c.signal(15);
+            c.waitFor(T);
+        }
+    }
+
+    @Test
+    void onABridgeAPortAnotherContainerForwardsIsRefusedToo() {
+        try (Proc.Running a = tcpServer("vholder", "8080:80").start()) {
+            a.awaitStdout("listening", T);
+            Set<String> links = ns.links();
+            Result r = container(Fixtures.busyboxTree(), "bsecond", List.of("--network-bridge=br0", "-p", "8080:80"), "true").run();
+            assertThat(r.exitCode()).as(r.describe()).isEqualTo(1);
+            assertThat(r.stderr()).contains("Port tcp:8080 is already forwarded to machine 'vholder'");
+            assertThat(ns.links()).isEqualTo(links);
+            a.signal(15);
+            a.waitFor(T);
+        }
+    }
 }
