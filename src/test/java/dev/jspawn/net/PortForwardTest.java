@@ -327,4 +327,29 @@ class PortForwardTest {
             a.waitFor(T);
         }
     }
+
+    /** --network-interface: the moved link's address is the container's own; forwards follow it (no loopback). */
+    @Test
+    void onAMovedInterfaceTheForwardFollowsTheContainersOwnAddress() throws Exception {
+        TestNetns.sh("ip -n " + ns.name() + " link add mif0 type veth peer name mif1",
+                "ip -n " + ns.name() + " addr add 10.98.0.1/24 dev mif1", "ip -n " + ns.name() + " link set mif1 up");
+        String script = String.join("\n",
+                "ip link set mif0 up",
+                "ip addr add 10.98.0.2/24 dev mif0 && ip route add default via 10.98.0.1",
+                "nc -ll -p 80 -e /bin/echo pong &",
+                "until netstat -ltn | grep -q ':80 '; do sleep 0.05; done",
+                "echo listening",
+                "wait");
+        try (Proc.Running c = container(Fixtures.busyboxTree(), "iff", List.of("--network-interface=mif0", "-p", "8081:80"),
+                "/bin/sh", "-c", script).start()) {
+            c.awaitStdout("listening", T);
+            String rules = awaitRuleset(r -> r.contains("dnat ip to 10.98.0.2:80"));
+            assertThat(rules).doesNotContain("dnat ip6");
+            assertThat(outside(tcpAsk(TestNetns.HOST_UPLINK, 8081)).assertOk().stdout()).isEqualTo("pong\n");
+            assertThat(ns.run(tcpAsk(TestNetns.HOST_UPLINK, 8081)).assertOk().stdout()).isEqualTo("pong\n");
+            c.signal(15);
+            c.waitFor(T);
+        }
+        assertThat(ns.links()).contains("mif0"); // back in the host namespace
+    }
 }
