@@ -28,7 +28,8 @@ import java.util.function.Consumer;
  * container's namespace for address changes (RTM_NEWADDR/RTM_DELADDR multicast) and forwards the ports
  * to its current address, per family: the first of its addresses that is not deprecated, ordered by
  * scope, interface index and address, if its scope is below link (global or site) — nspawn's
- * local_addresses() order. When the address changes the owner's rules are replaced; when it goes, they go.
+ * local_addresses() order. When the address changes the owner's rules are replaced in one nftables batch;
+ * when it goes, they go.
  *
  * <p>The watch runs on a daemon thread of the JVM that started the container (poll with a short timeout,
  * so {@link #close} stops it), with a subscribed rtnetlink socket and a dump socket in the container's
@@ -145,8 +146,7 @@ final class PortWatch implements AutoCloseable {
             }
         }
         Nft.inNamespace(hostNs, () -> {
-            Nft.removeOwner(owner);
-            Nft.forwardPorts(owner, forwards, hostLink);
+            Nft.replaceForwards(owner, forwards, hostLink);
             return null;
         });
         exposed4 = v4;
