@@ -35,7 +35,9 @@ import java.util.Set;
  * collides with nothing in the host namespace nor with other containers (see {@link NetState}); the host side
  * gets .1, and a payload that does not boot gets .2 (or the next free zone address) on host0 with a default
  * route. A booting payload gets the same address by DHCP (jspawn's {@link DhcpServer} on the host side).
- * The subnet is masqueraded and -p ports forwarded ({@link Nft}) in the host namespace.
+ * The subnet is masqueraded and -p ports forwarded ({@link Nft}) in the host namespace; on links jspawn does
+ * not address, the forwards follow the container's own address ({@link PortWatch}). A -p host port that a
+ * live container forwards already, or a host process has bound, refuses the start ({@link PortClaims}).
  *
  * <p>"Host" is the monitor's network namespace (on the planner path the client's, which may differ from the
  * planner's own). Everything is checked before anything is created, and {@link #close} undoes it all: moved
@@ -114,7 +116,8 @@ public final class NetworkSetup implements AutoCloseable {
         Set<String> taken = new HashSet<>();
         if (hostVeth != null) checkFree(hostVeth, taken);
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
-        NftOwner owner = hostVeth != null || watch ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
+        boolean nat = !n.ports().isEmpty() || hostVeth != null && bridge == null;
+        NftOwner owner = nat ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
         claimPorts(n.ports(), owner, netnsId, watch ? PortClaims.BOTH : PortClaims.IPV4);
 
         byte[] id = IfNames.machineId();
