@@ -138,8 +138,9 @@ class PortForwardTest {
 
     @Test
     void udpForwardRoundTripsFromOutsideAndFromTheHostsLoopback() {
-        String echo = "echo listening; exec perl -MIO::Socket::INET -e '$| = 1;"
-                + " my $s = IO::Socket::INET->new(LocalPort => 53, Proto => \"udp\") or die \"bind: $!\";"
+        // "listening" once the socket is bound
+        String echo = "exec perl -MIO::Socket::INET -e '$| = 1;"
+                + " my $s = IO::Socket::INET->new(LocalPort => 53, Proto => \"udp\") or die \"bind: $!\"; print \"listening\\n\";"
                 + " while (defined $s->recv(my $d, 512)) { $s->send(\"echo:$d\") }'";
         try (Proc.Running c = container(Fixtures.debianTree(), "udpf", List.of("--read-only", "-n", "-p", "udp:8053:53"),
                 "/bin/sh", "-c", echo).start()) {
