@@ -7,7 +7,6 @@ import dev.jspawn.spec.ContainerSpec.Network;
 import dev.jspawn.spec.ContainerSpec.VethExtra;
 import dev.jspawn.net.dhcp.DhcpConfig;
 import dev.jspawn.net.dhcp.DhcpServer;
-import dev.jspawn.net.nft.NatRules;
 import dev.jspawn.net.nft.Nft;
 import dev.jspawn.net.nft.NftOwner;
 import dev.jspawn.net.nft.Subnet;
@@ -118,7 +117,7 @@ public final class NetworkSetup implements AutoCloseable {
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
         boolean nat = !n.ports().isEmpty() || hostVeth != null && bridge == null;
         NftOwner owner = nat ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
-        claimPorts(n.ports(), owner, netnsId, watch ? PortClaims.BOTH : PortClaims.IPV4);
+        claimPorts(n.ports(), owner, netnsId, PortClaims.BOTH); // every forward follows an IPv6 address too
 
         byte[] id = IfNames.machineId();
         for (Link l : moved) {
@@ -177,6 +176,8 @@ public final class NetworkSetup implements AutoCloseable {
      * Masquerade of the link's subnet (on by default for veth and zone links, as networkd's
      * 80-container-ve/vz.network set IPMasquerade=) and the -p forwards, in the host namespace, as rules of
      * jspawn's nftables table owned by the monitor (so a SIGKILLed jspawn's rules go at the next start).
+     * With -p a {@link PortWatch} keeps them: IPv4 to the address jspawn assigned, IPv6 to the one the
+     * container has, if any.
      */
     private void nat(ContainerSpec spec, NftOwner owner, Served s) throws IOException {
         Nft.inNamespace(hostNs, () -> {
@@ -184,17 +185,19 @@ public final class NetworkSetup implements AutoCloseable {
             return null;
         });
         undo.push(() -> Nft.inNamespace(hostNs, () -> Nft.removeOwner(owner)));
-        InetAddress container = inet(s.containerAddress());
-        List<Nft.PortForward> forwards = new ArrayList<>();
-        for (ContainerSpec.Port p : spec.network().ports()) {
-            forwards.add(new Nft.PortForward(p.protocol().equals("udp") ? NatRules.Protocol.UDP : NatRules.Protocol.TCP,
-                    p.hostPort(), container, p.containerPort()));
+        Subnet subnet = Subnet.of(inet(s.subnet().network()), s.subnet().length());
+        List<ContainerSpec.Port> ports = spec.network().ports();
+        if (ports.isEmpty()) {
+            Nft.inNamespace(hostNs, () -> {
+                Nft.masquerade(owner, subnet);
+                return null;
+            });
+            return;
         }
-        Nft.inNamespace(hostNs, () -> {
-            Nft.masquerade(owner, Subnet.of(inet(s.subnet().network()), s.subnet().length()));
-            Nft.forwardPorts(owner, forwards, s.hostLink());
-            return null;
-        });
+        // IPv4 forwards to the address jspawn assigned; an IPv6 address the payload adds is followed, as nspawn does
+        PortWatch w = PortWatch.start(ports, inet(s.containerAddress()), subnet, owner, hostNs, containerNs, s.hostLink(),
+                err::println);
+        undo.push(w::close);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.jspawn.net;
 import dev.jspawn.net.nft.NatRules;
 import dev.jspawn.net.nft.Nft;
 import dev.jspawn.net.nft.NftOwner;
+import dev.jspawn.net.nft.Subnet;
 import dev.jspawn.spec.ContainerSpec;
 import dev.jspawn.sys.Errno;
 import dev.jspawn.sys.NetCalls;
@@ -24,7 +25,7 @@ import java.util.function.Consumer;
 /**
  * -p on links jspawn does not address (--network-bridge, --network-macvlan, --network-ipvlan,
  * --network-interface, --network-veth-extra): the container's address is whatever its payload or a DHCP
- * server gives it, so, as nspawn's expose_port_watch_rtnl()/expose_port_execute() do, jspawn watches the
+ * server gives it (and on veth and zone links, where jspawn assigns the IPv4 address, its IPv6 one), so, as nspawn's expose_port_watch_rtnl()/expose_port_execute() do, jspawn watches the
  * container's namespace for address changes (RTM_NEWADDR/RTM_DELADDR multicast) and forwards the ports
  * to its current address, per family: the first of its addresses that is not deprecated, ordered by
  * scope, interface index and address, if its scope is below link (global or site) — nspawn's
@@ -45,6 +46,8 @@ final class PortWatch implements AutoCloseable {
     record Address(int family, byte[] address, int scope, int flags, int ifindex) {}
 
     private final List<ContainerSpec.Port> ports;
+    private final InetAddress fixed4;
+    private final Subnet masquerade;
     private final NftOwner owner;
     private final int hostNs;
     private final String hostLink;
@@ -54,10 +57,13 @@ final class PortWatch implements AutoCloseable {
     private volatile boolean closed;
     private Thread thread;
     private InetAddress exposed4, exposed6;
+    private boolean initialized; // the first update always writes the rules (the masquerade, on a jspawn link)
 
-    private PortWatch(List<ContainerSpec.Port> ports, NftOwner owner, int hostNs, String hostLink, Consumer<String> warn,
-                      int events, Netlink dumps) {
+    private PortWatch(List<ContainerSpec.Port> ports, InetAddress fixed4, Subnet masquerade, NftOwner owner, int hostNs,
+                      String hostLink, Consumer<String> warn, int events, Netlink dumps) {
         this.ports = ports;
+        this.fixed4 = fixed4;
+        this.masquerade = masquerade;
         this.owner = owner;
         this.hostNs = hostNs;
         this.hostLink = hostLink;
@@ -73,6 +79,16 @@ final class PortWatch implements AutoCloseable {
      */
     static PortWatch start(List<ContainerSpec.Port> ports, NftOwner owner, int hostNs, int containerNs, String hostLink,
                            Consumer<String> warn) throws IOException {
+        return start(ports, null, null, owner, hostNs, containerNs, hostLink, warn);
+    }
+
+    /**
+     * The same on a link jspawn addressed: IPv4 forwards go to {@code fixed4}, the address jspawn gave the
+     * container, and only its IPv6 address is watched; {@code masquerade} (the link's subnet) stays among
+     * the owner's rules whenever they are replaced.
+     */
+    static PortWatch start(List<ContainerSpec.Port> ports, InetAddress fixed4, Subnet masquerade, NftOwner owner, int hostNs,
+                           int containerNs, String hostLink, Consumer<String> warn) throws IOException {
         int fd = Netlink.inNamespace(containerNs, "network namespace of the container", () -> {
             int s = NetCalls.socket(NetCalls.AF_NETLINK, NetCalls.SOCK_RAW | Syscalls.SOCK_NONBLOCK, Netlink.NETLINK_ROUTE,
                     "address watch socket");
@@ -91,7 +107,7 @@ final class PortWatch implements AutoCloseable {
             Syscalls.close(fd);
             throw e;
         }
-        PortWatch w = new PortWatch(List.copyOf(ports), owner, hostNs, hostLink, warn, fd, dumps);
+        PortWatch w = new PortWatch(List.copyOf(ports), fixed4, masquerade, owner, hostNs, hostLink, warn, fd, dumps);
         try {
             w.update();
         } catch (IOException | RuntimeException e) {
@@ -135,8 +151,8 @@ final class PortWatch implements AutoCloseable {
     private synchronized void update() throws IOException {
         if (closed) return;
         List<Address> all = addresses();
-        InetAddress v4 = pick(all, AF_INET), v6 = pick(all, AF_INET6);
-        if (java.util.Objects.equals(v4, exposed4) && java.util.Objects.equals(v6, exposed6)) return;
+        InetAddress v4 = fixed4 != null ? fixed4 : pick(all, AF_INET), v6 = pick(all, AF_INET6);
+        if (initialized && java.util.Objects.equals(v4, exposed4) && java.util.Objects.equals(v6, exposed6)) return;
         List<Nft.PortForward> forwards = new ArrayList<>();
         for (InetAddress target : Arrays.asList(v4, v6)) {
             if (target == null) continue;
@@ -146,11 +162,12 @@ final class PortWatch implements AutoCloseable {
             }
         }
         Nft.inNamespace(hostNs, () -> {
-            Nft.replaceForwards(owner, forwards, hostLink);
+            Nft.replaceForwards(owner, masquerade, forwards, hostLink);
             return null;
         });
         exposed4 = v4;
         exposed6 = v6;
+        initialized = true;
     }
 
     private List<Address> addresses() throws IOException {

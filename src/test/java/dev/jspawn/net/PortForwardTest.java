@@ -353,4 +353,40 @@ class PortForwardTest {
         }
         assertThat(ns.links()).contains("mif0"); // back in the host namespace
     }
+
+    /**
+     * On a veth link the IPv4 forward goes to the address jspawn assigned; an IPv6 address the payload gives
+     * itself is followed too (as nspawn does on every link), and the subnet's masquerade stays.
+     */
+    @Test
+    void onAVethAnIPv6AddressThePayloadAddsIsForwardedToo(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        String script = String.join("\n",
+                "echo waiting",
+                "until [ -e /x/go ]; do sleep 0.05; done",
+                "ip -6 addr add fd00:77::2/64 dev host0 && ip -6 route add default via fd00:77::1",
+                "nc -ll -p 80 -e /bin/echo pong &",
+                "until netstat -ltn | grep -q ':80 '; do sleep 0.05; done",
+                "while ip -6 addr show dev host0 | grep -q tentative; do sleep 0.05; done",
+                "echo listening",
+                "wait");
+        try (Proc.Running c = container(Fixtures.busyboxTree(), "v6f", List.of("-n", "-p", "8080:80", "--bind=" + tmp + ":/x"),
+                "/bin/sh", "-c", script).start()) {
+            c.awaitStdout("waiting", T);
+            String before = ruleset();
+            assertThat(before).contains("dnat ip to").doesNotContain("dnat ip6");
+            TestNetns.sh("ip -n " + ns.name() + " addr add fd00:77::1/64 dev ve-v6f nodad",
+                    "ip -n " + ns.name() + " addr add fd00:51::1/64 dev up0 nodad",
+                    "ip -n " + ns.outside() + " addr add fd00:51::2/64 dev up0 nodad");
+            java.nio.file.Files.createFile(tmp.resolve("go"));
+            c.awaitStdout("listening", T);
+            String rules = awaitRuleset(r -> r.contains("dnat ip6 to [fd00:77::2]:80"));
+            assertThat(rules).contains("ip daddr != ", "ip saddr 127.0.0.0/8"); // masquerade and loopback stay
+            assertThat(count(rules, "dnat")).as(rules).isEqualTo(4);
+            assertThat(outside(tcpAsk("fd00:51::1", 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            assertThat(outside(tcpAsk(TestNetns.HOST_UPLINK, 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            assertThat(ns.run(tcpAsk("127.0.0.1", 8080)).assertOk().stdout()).isEqualTo("pong\n");
+            c.signal(15);
+            c.waitFor(T);
+        }
+    }
 }

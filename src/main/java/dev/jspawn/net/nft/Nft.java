@@ -88,7 +88,21 @@ public final class Nft {
      * generation the owner's rules were listed in, and recomputed if another jspawn changed the ruleset.
      */
     public static void replaceForwards(NftOwner owner, List<PortForward> forwards, String hostLink) throws IOException {
-        List<Placed> rules = forwards.isEmpty() ? List.of() : forwardRules(forwards, hostLink);
+        replaceForwards(owner, null, forwards, hostLink);
+    }
+
+    /**
+     * The same, for an owner that also masquerades {@code subnet} (null: none): the masquerade rule is part
+     * of the owner's new rules, as {@link #masquerade} would add it.
+     */
+    public static void replaceForwards(NftOwner owner, Subnet subnet, List<PortForward> forwards, String hostLink)
+            throws IOException {
+        List<Placed> rules = new ArrayList<>();
+        if (subnet != null) {
+            enableForwarding(subnet.ipv4());
+            rules.add(new Placed(POSTROUTING, NatRules.masquerade(subnet)));
+        }
+        if (!forwards.isEmpty()) rules.addAll(forwardRules(forwards, hostLink));
         try (Netlink nl = Netlink.open(Netlink.NETLINK_NETFILTER)) {
             for (int attempt = 0;; attempt++) {
                 long gen = generation(nl);
