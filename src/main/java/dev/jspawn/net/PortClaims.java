@@ -25,6 +25,7 @@ import java.util.Map;
  */
 final class PortClaims {
     static final String PREFIX = "forward-";
+    private static final int EAFNOSUPPORT = 97;
     /** Forwards to addresses jspawn assigned are IPv4; to a watched address ({@link PortWatch}) either family. */
     static final String IPV4 = "ipv4", BOTH = "ipv4,ipv6";
 
@@ -97,7 +98,13 @@ final class PortClaims {
     static boolean inUse(Port p, boolean ipv6) throws SysException {
         boolean tcp = !"udp".equals(p.protocol());
         String what = "probe socket for port " + label(p);
-        int fd = NetSyscalls.socket(ipv6 ? NetSyscalls.AF_INET6 : NetSyscalls.AF_INET, tcp, what);
+        int fd;
+        try {
+            fd = NetSyscalls.socket(ipv6 ? NetSyscalls.AF_INET6 : NetSyscalls.AF_INET, tcp, what);
+        } catch (SysException e) {
+            if (ipv6 && e.errno() == EAFNOSUPPORT) return false; // a kernel without IPv6: no IPv6 socket to hide
+            throw e;
+        }
         try {
             if (tcp) NetSyscalls.setIntOption(fd, NetSyscalls.SOL_SOCKET, NetSyscalls.SO_REUSEADDR, 1, what);
             if (ipv6) {
