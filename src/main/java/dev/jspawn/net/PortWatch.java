@@ -121,14 +121,30 @@ final class PortWatch implements AutoCloseable {
     private void run() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(1 << 16, 8);
+            boolean retry = false; // the last update failed: try again even without a new event
             while (!closed) {
                 try {
                     short[] rev = Syscalls.poll(new int[] {events}, new short[] {Syscalls.POLLIN}, POLL_MILLIS);
-                    if (closed || (rev[0] & Syscalls.POLLIN) == 0) continue;
-                    drain(buf);
-                    update();
+                    if (closed) break;
+                    if ((rev[0] & Syscalls.POLLIN) != 0) {
+                        drain(buf);
+                    } else if (!retry) {
+                        continue;
+                    }
+                    boolean failing = retry;
+                    retry = true;
+                    try {
+                        update();
+                        retry = false;
+                    } catch (IOException | RuntimeException e) {
+                        // said once per run of failures, not at every retry
+                        if (!closed && !failing) {
+                            warn.accept("Failed to update the forwarded ports of " + owner.machine() + ": " + e.getMessage());
+                        }
+                        sleep();
+                    }
                 } catch (IOException | RuntimeException e) {
-                    if (!closed) warn.accept("Failed to update the forwarded ports of " + owner.machine() + ": " + e.getMessage());
+                    if (!closed) warn.accept("Failed to watch the addresses of " + owner.machine() + ": " + e.getMessage());
                     sleep();
                 }
             }
