@@ -17,8 +17,10 @@ import java.util.TreeMap;
  * bridge is removed only when no container uses it.
  *
  * <p>Records: {@code link-IFNAME} (a container's host-side link: owner pid and start time, its netns, subnet,
- * zone) and {@code zone-BRIDGE} (the zone's subnet and netns). A link record whose owner (the container's
- * init) is gone is stale: the next start removes it, and a zone with no live member loses its bridge.
+ * zone), {@code zone-BRIDGE} (the zone's subnet and netns) and {@code forward-PID-START} (the -p host ports a
+ * container's monitor holds, see {@link PortClaims}). A link record whose owner (the container's init) or a
+ * forward record whose owner (the monitor) is gone is stale: the next start removes it, and a zone with no
+ * live member loses its bridge.
  */
 final class NetState implements AutoCloseable {
     private final Path dir;
@@ -84,11 +86,12 @@ final class NetState implements AutoCloseable {
         Files.deleteIfExists(dir.resolve(name));
     }
 
-    /** The start time of a process (field 22 of /proc/PID/stat), or -1 when it does not exist. */
+    /** The start time of a process (field 22 of /proc/PID/stat), or -1 when it does not exist (or is a zombie). */
     static long startTime(long pid) {
         try {
             String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+            if (f[0].equals("Z") || f[0].equals("X")) return -1; // exited, not yet reaped: gone all the same
             return Long.parseLong(f[19]);
         } catch (IOException | RuntimeException e) {
             return -1;

@@ -7,7 +7,6 @@ import dev.jspawn.spec.ContainerSpec.Network;
 import dev.jspawn.spec.ContainerSpec.VethExtra;
 import dev.jspawn.net.dhcp.DhcpConfig;
 import dev.jspawn.net.dhcp.DhcpServer;
-import dev.jspawn.net.nft.NatRules;
 import dev.jspawn.net.nft.Nft;
 import dev.jspawn.net.nft.NftOwner;
 import dev.jspawn.net.nft.Subnet;
@@ -35,7 +34,9 @@ import java.util.Set;
  * collides with nothing in the host namespace nor with other containers (see {@link NetState}); the host side
  * gets .1, and a payload that does not boot gets .2 (or the next free zone address) on host0 with a default
  * route. A booting payload gets the same address by DHCP (jspawn's {@link DhcpServer} on the host side).
- * The subnet is masqueraded and -p ports forwarded ({@link Nft}) in the host namespace.
+ * The subnet is masqueraded and -p ports forwarded ({@link Nft}) in the host namespace; on links jspawn does
+ * not address, the forwards follow the container's own address ({@link PortWatch}). A -p host port that a
+ * live container forwards already, or a host process has bound, refuses the start ({@link PortClaims}).
  *
  * <p>"Host" is the monitor's network namespace (on the planner path the client's, which may differ from the
  * planner's own). Everything is checked before anything is created, and {@link #close} undoes it all: moved
@@ -105,13 +106,18 @@ public final class NetworkSetup implements AutoCloseable {
         for (String i : n.macvlan()) macvlanParents.add(host.require(i, "Network interface"));
         for (String i : n.ipvlan()) ipvlanParents.add(host.require(i, "Network interface"));
         String hostVeth = n.veth() ? IfNames.hostVeth(machine, n.bridge() != null || n.zone() != null) : null;
-        if (!n.ports().isEmpty() && (!n.veth() || n.bridge() != null)) {
-            throw new IOException("--port= needs --network-veth or --network-zone: jspawn knows the container's"
-                    + " address only on links it addresses itself");
+        if (!n.ports().isEmpty() && !n.hasLinks()) {
+            throw new IOException("--port= needs a network link for the container (--network-veth, --network-zone,"
+                    + " --network-bridge, --network-macvlan, --network-ipvlan, --network-interface or --network-veth-extra)");
         }
+        // on a link jspawn addresses it knows the container's address; on others it watches for it
+        boolean watch = !n.ports().isEmpty() && !(n.veth() && n.bridge() == null);
         Set<String> taken = new HashSet<>();
         if (hostVeth != null) checkFree(hostVeth, taken);
         for (VethExtra e : n.vethExtra()) checkFree(e.host(), taken);
+        boolean nat = !n.ports().isEmpty() || hostVeth != null && bridge == null;
+        NftOwner owner = nat ? NftOwner.of(machine, monitorPid) : null; // whose rules and claims
+        claimPorts(n.ports(), owner, netnsId, PortClaims.BOTH); // every forward follows an IPv6 address too
 
         byte[] id = IfNames.machineId();
         for (Link l : moved) {
@@ -150,11 +156,9 @@ public final class NetworkSetup implements AutoCloseable {
             idx++;
             undo.push(() -> host.delete(e.host()));
         }
-        if (hostVeth == null) return;
-        if (bridge != null) {
-            host.joinBridge(hostVeth, bridge.index(), bridge.name());
-            return;
-        }
+        if (hostVeth != null && bridge != null) host.joinBridge(hostVeth, bridge.index(), bridge.name());
+        if (watch) watchPorts(n.ports(), owner, bridge == null ? null : bridge.name());
+        if (hostVeth == null || bridge != null) return;
         Served s = n.zone() != null ? joinZone(n.zone(), hostVeth, machine, netnsId, initPid)
                 : addressVeth(hostVeth, machine, netnsId, initPid);
         served.add(s);
@@ -164,7 +168,7 @@ public final class NetworkSetup implements AutoCloseable {
             container.setUp("host0");
             container.addDefaultRoute(h0.index(), "host0", s.gateway());
         }
-        nat(spec, monitorPid, s);
+        nat(spec, owner, s);
         if (spec.boot()) dhcp(s);
     }
 
@@ -172,25 +176,79 @@ public final class NetworkSetup implements AutoCloseable {
      * Masquerade of the link's subnet (on by default for veth and zone links, as networkd's
      * 80-container-ve/vz.network set IPMasquerade=) and the -p forwards, in the host namespace, as rules of
      * jspawn's nftables table owned by the monitor (so a SIGKILLed jspawn's rules go at the next start).
+     * With -p a {@link PortWatch} keeps them: IPv4 to the address jspawn assigned, IPv6 to the one the
+     * container has, if any.
      */
-    private void nat(ContainerSpec spec, int monitorPid, Served s) throws IOException {
-        NftOwner owner = NftOwner.of(spec.machineName(), monitorPid);
+    private void nat(ContainerSpec spec, NftOwner owner, Served s) throws IOException {
         Nft.inNamespace(hostNs, () -> {
             Nft.removeStale();
             return null;
         });
         undo.push(() -> Nft.inNamespace(hostNs, () -> Nft.removeOwner(owner)));
-        InetAddress container = inet(s.containerAddress());
-        List<Nft.PortForward> forwards = new ArrayList<>();
-        for (ContainerSpec.Port p : spec.network().ports()) {
-            forwards.add(new Nft.PortForward(p.protocol().equals("udp") ? NatRules.Protocol.UDP : NatRules.Protocol.TCP,
-                    p.hostPort(), container, p.containerPort()));
+        Subnet subnet = Subnet.of(inet(s.subnet().network()), s.subnet().length());
+        List<ContainerSpec.Port> ports = spec.network().ports();
+        if (ports.isEmpty()) {
+            Nft.inNamespace(hostNs, () -> {
+                Nft.masquerade(owner, subnet);
+                return null;
+            });
+            return;
         }
+        // IPv4 forwards to the address jspawn assigned; an IPv6 address the payload adds is followed, as nspawn does
+        PortWatch w = PortWatch.start(ports, inet(s.containerAddress()), subnet, owner, hostNs, containerNs, s.hostLink(),
+                err::println);
+        undo.push(w::close);
+    }
+
+    /**
+     * Claims the -p host ports before anything is made (see {@link PortClaims}): refused when a live
+     * container forwards one already or a host process has bound it; stale claims are dropped.
+     */
+    private void claimPorts(List<ContainerSpec.Port> ports, NftOwner owner, String netnsId, String family)
+            throws IOException {
+        if (ports.isEmpty()) return;
+        String name = PortClaims.recordName(owner);
+        try (NetState st = NetState.lock()) {
+            Map<String, Map<String, String>> live = new LinkedHashMap<>();
+            for (Map.Entry<String, Map<String, String>> e : st.records().entrySet()) {
+                if (!e.getKey().startsWith(PortClaims.PREFIX)) continue;
+                if (NetState.ownerAlive(e.getValue())) {
+                    live.put(e.getKey(), e.getValue());
+                } else {
+                    st.remove(e.getKey());
+                }
+            }
+            String held = PortClaims.conflict(live, netnsId, family, ports);
+            if (held != null) throw new IOException(held);
+            boolean v6 = PortClaims.overlap(family, "ipv6");
+            ContainerSpec.Port busy = Netlink.inNamespace(hostNs, "network namespace of the monitor", () -> {
+                for (ContainerSpec.Port p : ports) if (PortClaims.inUse(p, false) || v6 && PortClaims.inUse(p, true)) return p;
+                return null;
+            });
+            if (busy != null) {
+                throw new IOException("Port " + PortClaims.label(busy) + " is already in use on the host");
+            }
+            st.write(name, PortClaims.record(owner, netnsId, family, ports));
+        }
+        undo.push(() -> {
+            try (NetState st = NetState.lock()) {
+                st.remove(name);
+            }
+        });
+    }
+
+    /**
+     * -p on a link jspawn does not address: the forwards follow the container's address ({@link PortWatch}).
+     * {@code hostLink} is the bridge the container is on (so the host's 127.0.0.1 reaches them), or null.
+     */
+    private void watchPorts(List<ContainerSpec.Port> ports, NftOwner owner, String hostLink) throws IOException {
         Nft.inNamespace(hostNs, () -> {
-            Nft.masquerade(owner, Subnet.of(inet(s.subnet().network()), s.subnet().length()));
-            Nft.forwardPorts(owner, forwards, s.hostLink());
+            Nft.removeStale();
             return null;
         });
+        undo.push(() -> Nft.inNamespace(hostNs, () -> Nft.removeOwner(owner)));
+        PortWatch w = PortWatch.start(ports, owner, hostNs, containerNs, hostLink, err::println);
+        undo.push(w::close);
     }
 
     /**
@@ -329,7 +387,8 @@ public final class NetworkSetup implements AutoCloseable {
         Map<String, Map<String, String>> records = st.records();
         List<String> zones = new ArrayList<>();
         for (Map.Entry<String, Map<String, String>> e : new ArrayList<>(records.entrySet())) {
-            if (e.getKey().startsWith("link-") && !NetState.ownerAlive(e.getValue())) {
+            if ((e.getKey().startsWith("link-") || e.getKey().startsWith(PortClaims.PREFIX))
+                    && !NetState.ownerAlive(e.getValue())) {
                 st.remove(e.getKey());
                 records.remove(e.getKey());
             } else if (e.getKey().startsWith("zone-") && netnsId.equals(e.getValue().get("netns"))) {

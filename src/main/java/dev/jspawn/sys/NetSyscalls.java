@@ -9,8 +9,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * IPv4 datagram sockets for jspawn's own network services (the DHCP server on a container's host-side
- * link): socket, options, bind, sendto, recvfrom. Kept apart from {@link Syscalls} so the container start
+ * IPv4 sockets for jspawn's own network services (the DHCP server on a container's host-side link, the
+ * -p in-use check): socket, options, bind, sendto, recvfrom. Kept apart from {@link Syscalls} so the container start
  * path does not load it; all calls go through the same one {@code syscall(2)} handle.
  */
 public final class NetSyscalls {
@@ -20,13 +20,30 @@ public final class NetSyscalls {
     static final int NR_SOCKET = AARCH64 ? 198 : 41, NR_BIND = AARCH64 ? 200 : 49, NR_SENDTO = AARCH64 ? 206 : 44,
             NR_RECVFROM = AARCH64 ? 207 : 45, NR_SETSOCKOPT = AARCH64 ? 208 : 54;
 
-    public static final int AF_INET = 2, SOCK_DGRAM = 2, IPPROTO_UDP = 17, SOL_SOCKET = 1, SO_REUSEADDR = 2,
-            SO_BROADCAST = 6, SO_BINDTODEVICE = 25, MSG_DONTWAIT = 0x40;
+    public static final int AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_TCP = 6, IPPROTO_UDP = 17,
+            SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_BROADCAST = 6, SO_BINDTODEVICE = 25, MSG_DONTWAIT = 0x40,
+            EADDRINUSE = 98, AF_INET6 = 10, IPPROTO_IPV6 = 41, IPV6_V6ONLY = 26;
 
     /** A UDP socket (close-on-exec, non-blocking) in the calling thread's network namespace. */
     public static int udpSocket(String what) throws SysException {
         return (int) Syscalls.sysChecked("create", what, NR_SOCKET, AF_INET,
                 SOCK_DGRAM | Syscalls.SOCK_CLOEXEC | Syscalls.SOCK_NONBLOCK, IPPROTO_UDP, 0);
+    }
+
+    /** A TCP or UDP socket (close-on-exec) of {@code family} (AF_INET, AF_INET6) in the calling thread's namespace. */
+    public static int socket(int family, boolean tcp, String what) throws SysException {
+        return (int) Syscalls.sysChecked("create", what, NR_SOCKET, family,
+                (tcp ? SOCK_STREAM : SOCK_DGRAM) | Syscalls.SOCK_CLOEXEC, tcp ? IPPROTO_TCP : IPPROTO_UDP, 0);
+    }
+
+    /** bind(2) of an AF_INET6 socket to [::] and the port. */
+    public static void bindAny6(int fd, int port, String what) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = a.allocate(28, 4); // sockaddr_in6: family, port, flowinfo, [::], scope id
+            sa.set(JAVA_SHORT, 0, (short) AF_INET6);
+            sa.set(JAVA_SHORT, 2, Short.reverseBytes((short) port));
+            Syscalls.sysChecked("bind", what, NR_BIND, fd, sa.address(), 28, 0);
+        }
     }
 
     /** setsockopt(2) with an int value. */

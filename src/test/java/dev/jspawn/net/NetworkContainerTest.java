@@ -278,7 +278,7 @@ class NetworkContainerTest {
         assertThat(r.stderr()).contains("ipvlan is not supported by this kernel");
         r = container("bad", List.of("--private-network", "-p", "80"), "true").run();
         assertThat(r.exitCode()).isNotZero();
-        assertThat(r.stderr()).contains("--port= needs --network-veth or --network-zone");
+        assertThat(r.stderr()).contains("--port= needs a network link for the container");
         r = container("bad", List.of("--network-namespace-path=/run/netns/" + ns.name(), "-n"), "true").run();
         assertThat(r.stderr()).contains("--network-namespace-path cannot be combined with other network options.");
         r = container("bad", List.of("--network-namespace-path=/nonexistent/netns"), "true").run();

@@ -79,6 +79,58 @@ public final class Nft {
      */
     public static void forwardPorts(NftOwner owner, List<PortForward> forwards, String hostLink) throws IOException {
         if (forwards.isEmpty()) return;
+        add(owner, forwardRules(forwards, hostLink));
+    }
+
+    /**
+     * Replaces all of the owner's rules by these forwards (none: the rules just go) in one batch, so a
+     * forward that moves to a new container address is never missing for a moment. Guarded by the
+     * generation the owner's rules were listed in, and recomputed if another jspawn changed the ruleset.
+     */
+    public static void replaceForwards(NftOwner owner, List<PortForward> forwards, String hostLink) throws IOException {
+        replaceForwards(owner, null, forwards, hostLink);
+    }
+
+    /**
+     * The same, for an owner that also masquerades {@code subnet} (null: none): the masquerade rule is part
+     * of the owner's new rules, as {@link #masquerade} would add it.
+     */
+    public static void replaceForwards(NftOwner owner, Subnet subnet, List<PortForward> forwards, String hostLink)
+            throws IOException {
+        List<Placed> rules = new ArrayList<>();
+        if (subnet != null) {
+            enableForwarding(subnet.ipv4());
+            rules.add(new Placed(POSTROUTING, NatRules.masquerade(subnet)));
+        }
+        if (!forwards.isEmpty()) rules.addAll(forwardRules(forwards, hostLink));
+        try (Netlink nl = Netlink.open(Netlink.NETLINK_NETFILTER)) {
+            for (int attempt = 0;; attempt++) {
+                long gen = generation(nl);
+                List<Rule> all = dump(nl);
+                List<Rule> mine = all.stream().filter(r -> owner.equals(NftOwner.parse(r.comment()))).toList();
+                if (mine.isEmpty() && rules.isEmpty()) return;
+                List<NetlinkMessage> batch = new ArrayList<>();
+                batch.add(batchBegin(gen));
+                if (rules.isEmpty() && mine.size() == all.size()) {
+                    batch.add(delTable(FAMILY, TABLE));
+                } else {
+                    for (Rule r : mine) batch.add(delRule(FAMILY, TABLE, r.chain(), r.handle()));
+                    if (!rules.isEmpty()) addTo(batch, owner, rules);
+                }
+                batch.add(batchEnd());
+                try {
+                    nl.transact(batch);
+                    return;
+                } catch (NetlinkException e) {
+                    boolean raced = e.errno() == ERESTART || e.errno() == Errno.ENOENT || e.errno() == Errno.EBUSY;
+                    if (!raced || attempt + 1 >= ATTEMPTS) throw e;
+                }
+            }
+        }
+    }
+
+    /** The rules of these forwards; turns on forwarding and route_localnet as they need. */
+    private static List<Placed> forwardRules(List<PortForward> forwards, String hostLink) throws IOException {
         List<Placed> rules = new ArrayList<>();
         Set<Inet4Address> loopbackTargets = new LinkedHashSet<>();
         Set<InetAddress> targets = new LinkedHashSet<>();
@@ -103,7 +155,7 @@ public final class Nft {
         }
         if (v4) enableForwarding(true);
         if (v6) enableForwarding(false);
-        add(owner, rules);
+        return rules;
     }
 
     public static void forwardPort(NftOwner owner, Protocol proto, int hostPort, InetAddress container, int containerPort,
@@ -175,15 +227,20 @@ public final class Nft {
     private static void add(NftOwner owner, List<Placed> rules) throws IOException {
         List<NetlinkMessage> batch = new ArrayList<>();
         batch.add(batchBegin(-1));
+        addTo(batch, owner, rules);
+        batch.add(batchEnd());
+        try (Netlink nl = Netlink.open(Netlink.NETLINK_NETFILTER)) {
+            nl.transact(batch);
+        }
+    }
+
+    /** The table and its chains (created if missing) and the rules, as messages of a batch. */
+    private static void addTo(List<NetlinkMessage> batch, NftOwner owner, List<Placed> rules) {
         batch.add(newTable(FAMILY, TABLE));
         batch.add(newNatChain(FAMILY, TABLE, PREROUTING, NF_INET_PRE_ROUTING, DSTNAT));
         batch.add(newNatChain(FAMILY, TABLE, OUTPUT, NF_INET_LOCAL_OUT, DSTNAT));
         batch.add(newNatChain(FAMILY, TABLE, POSTROUTING, NF_INET_POST_ROUTING, SRCNAT));
         for (Placed p : rules) batch.add(newRule(FAMILY, TABLE, p.chain, p.exprs, owner.tag()));
-        batch.add(batchEnd());
-        try (Netlink nl = Netlink.open(Netlink.NETLINK_NETFILTER)) {
-            nl.transact(batch);
-        }
     }
 
     /** Deletes the matching rules in one batch guarded by the generation they were listed in; returns them. */
