@@ -66,6 +66,7 @@ public final class Jmachined implements MachineApi.Handler {
         for (Machine m : d.registry.list()) if (m.managed()) d.supervisor.adopt(m);
         d.ready.countDown();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            d.supervisor.awaitCleanups(30_000);
             try {
                 Files.deleteIfExists(c.machineSocket());
             } catch (IOException ignored) {
