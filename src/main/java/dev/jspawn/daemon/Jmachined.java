@@ -323,6 +323,7 @@ public final class Jmachined implements MachineApi.Handler {
         Supervisor.Managed mm = supervisor.get(m.name());
         r.put("state", "running");
         if (m.managed()) r.put("unit", "jspawn@" + m.name() + ".service");
+        r.put("addresses", addresses(m.leader()));
         if (!full) return r;
         r.put("prettyName", os.getOrDefault("PRETTY_NAME", null));
         r.put("id", machineId(m.leader()));
@@ -331,6 +332,22 @@ public final class Jmachined implements MachineApi.Handler {
         if (m.managed()) r.put("logFile", cfg.logFile(m.name()).toString());
         if (mm != null && mm.lastExit >= 0) r.put("lastExit", mm.lastExit);
         return r;
+    }
+
+    /**
+     * The machine's addresses as machined's GetMachineAddresses: read inside its network namespace
+     * (rtnetlink, net.LocalAddresses), loopback excluded, IPv4 first. Empty when none or unreadable.
+     */
+    static List<Object> addresses(int leader) {
+        List<Object> out = new ArrayList<>();
+        try {
+            for (dev.jspawn.net.LocalAddresses.Address a : dev.jspawn.net.LocalAddresses.of("/proc/" + leader + "/ns/net")) {
+                out.add(a.text());
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone meanwhile, or no rtnetlink: no addresses, as machinectl shows none then
+        }
+        return out;
     }
 
     static Map<String, String> osRelease(int leader) {

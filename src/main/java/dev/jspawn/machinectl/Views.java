@@ -34,11 +34,21 @@ final class Views {
         for (Object o : ms) {
             Map<String, Object> m = (Map<String, Object>) o;
             t.add(Json.str(m, "name"), Json.str(m, "class"), Json.str(m, "service"), Json.str(m, "os"),
-                    Json.str(m, "version"), null);
+                    Json.str(m, "version"), addresses(Jmachinectl.list(m.get("addresses")), c.o.maxAddresses));
         }
         if (t.size() > 0) c.out.print(t.render(!c.o.noLegend));
         if (!c.o.noLegend) c.out.print(t.size() > 0 ? "\n" + t.size() + " machines listed.\n" : "No machines.\n");
         return 0;
+    }
+
+    /**
+     * machinectl list's ADDRESSES cell: the first {@code max} addresses (-1: all), one per line, and "…"
+     * right after the last one shown when there are more (--max-addresses=, default 1).
+     */
+    static String addresses(List<String> all, int max) {
+        if (all.isEmpty()) return null;
+        int n = max < 0 ? all.size() : Math.min(max, all.size());
+        return String.join("\n", all.subList(0, n)) + (n < all.size() ? "…" : "");
     }
 
     @SuppressWarnings("unchecked")
@@ -65,6 +75,11 @@ final class Views {
                     ? " (" + Json.str(m, "leaderName") + ")" : "")));
             b.append(field("Service", Json.str(m, "service") + "; class " + Json.str(m, "class")));
             if (Json.str(m, "rootDirectory") != null) b.append(field("Root", Json.str(m, "rootDirectory")));
+            // machinectl: "\t Address: " for the first, "\n\t          " before the others (tabs expanded)
+            List<String> addresses = Jmachinectl.list(m.get("addresses"));
+            for (int i = 0; i < addresses.size(); i++) {
+                b.append(i == 0 ? field("Address", addresses.get(0)) : " ".repeat(18) + addresses.get(i) + "\n");
+            }
             String os = Json.str(m, "prettyName");
             if (os != null) b.append(field("OS", os));
             b.append(field("State", Json.str(m, "state")));

@@ -51,6 +51,8 @@ class DebianManagedTest {
             Result ping = d.ctl("shell", "deb", "/usr/local/bin/busybox", "ping", "-c", "1", "-W", "10", gateway);
             assertThat(ping.exitCode()).as(ping.describe()).isZero();
             assertThat(ping.stdout()).contains("1 packets received");
+            // status shows it first (IPv4 before host0's IPv6 link-local address), as machinectl
+            assertThat(d.ctl("status", "deb").stdout()).contains("\n         Address: " + recorded + "\n                  fe80::");
             // machinectl poweroff: SIGRTMIN+4 to the leader; systemd shuts down, exit 0, no restart
             d.ctl("poweroff", "deb").assertOk();
             d.awaitGone("deb");

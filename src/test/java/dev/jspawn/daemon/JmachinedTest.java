@@ -61,14 +61,19 @@ class JmachinedTest {
             assertThat(Files.readString(Path.of("/proc/" + leader + "/cmdline"))).startsWith("sleep");
             assertThat(Files.readSymbolicLink(Path.of("/proc/" + leader + "/ns/pid")))
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
+            // No private network: its addresses are the host's (machined reads the leader's namespace too),
+            // the first global IPv4 one in the list, with "…" for the others (at least host's link-local ones)
+            String hostFirst = Proc.of("ip", "-4", "-o", "addr", "show", "scope", "global").run().assertOk().stdout()
+                    .split("\n")[0].split("\\s+")[3].split("/")[0];
             Result list = d.ctl("list").assertOk();
             assertThat(list.stdout()).startsWith("MACHINE CLASS     SERVICE OS      VERSION ADDRESSES\n")
-                    .contains("\nfg1     container jspawn  busybox 1.35.0  -\n").endsWith("\n1 machines listed.\n");
-            assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("fg1     container jspawn  busybox 1.35.0  -\n");
+                    .contains("\nfg1     container jspawn  busybox 1.35.0  " + hostFirst).endsWith("\n1 machines listed.\n");
+            assertThat(d.ctl("list", "--no-legend").stdout()).startsWith("fg1     container jspawn  busybox 1.35.0  " + hostFirst);
             Result status = d.ctl("status", "fg1").assertOk();
             assertThat(status.stdout()).startsWith("fg1(").contains("          Leader: " + leader + " (sleep)\n",
                     "         Service: jspawn; class container\n", "            Root: " + tree + "\n",
-                    "              OS: BusyBox", "/machine.slice/machine-fg1.scope", "└─" + leader + " sleep 600");
+                    "         Address: " + hostFirst + "\n", "              OS: BusyBox", "/machine.slice/machine-fg1.scope",
+                    "└─" + leader + " sleep 600");
             assertThat(d.ctl("show", "fg1").stdout()).contains("Name=fg1\n", "Leader=" + leader + "\n",
                     "Class=container\n", "RootDirectory=" + tree + "\n", "State=running\n");
             assertThat(d.ctl("show", "-p", "Name,Class", "fg1").stdout()).isEqualTo("Name=fg1\nClass=container\n");
@@ -279,6 +284,61 @@ class JmachinedTest {
         assertThat(pidsMax("ev")).isEqualTo("77");
         d.ctl("terminate", "ev").assertOk();
         d.awaitGone("ev");
+    }
+
+    /**
+     * status shows the addresses inside the machine's network namespace as machinectl does (machined's
+     * GetAddresses: loopback excluded, IPv4 first, then by scope), list the first with "…"; the fast path
+     * (CtlServer in the daemon) and the JVM jmachinectl print the same. The oracle is busybox ip inside.
+     */
+    @Test
+    void statusAndListShowTheMachinesAddresses() throws Exception {
+        d.image("ad", BB_NSPAWN, "::sysinit:/bin/sh -c 'ip link set host0 up && ip addr add 192.0.2.10/24 dev host0"
+                + " && ip -6 addr add 2001:db8::10/64 dev host0 && echo addressed'", "::respawn:-/bin/sh");
+        d.start();
+        d.ctl("start", "ad").assertOk();
+        d.awaitLeader("ad", 0);
+        TestDaemon.await(() -> read(d.logs.resolve("ad.log")).contains("addressed"), "the machine did not set its addresses");
+        String[] linkLocal = {null};
+        TestDaemon.await(() -> (linkLocal[0] = linkLocal("ad")) != null, "host0 got no IPv6 link-local address");
+        String expected = "         Address: 192.0.2.10\n                  2001:db8::10\n                  " + linkLocal[0] + "\n";
+        Result fast = d.ctl("status", "ad").assertOk();
+        assertThat(fast.stdout()).contains("Root: " + d.images.resolve("ad") + "\n" + expected + "              OS: BusyBox");
+        Result jvm = d.withEnv(Proc.of(Jspawn.basedir().resolve("bin/jmachinectl").toString(), "status", "ad"))
+                .env("JSPAWN_NO_PLANNER", "1").timeout(Duration.ofSeconds(60)).run().assertOk();
+        assertThat(addressLines(jvm.stdout())).isEqualTo(addressLines(fast.stdout())).isEqualTo(expected);
+        // list: the first address and "…" (--max-addresses=1, machinectl's default), or all of them
+        assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("ad      container jspawn  busybox 1.35.0  192.0.2.10…\n");
+        assertThat(d.ctl("list", "--no-legend", "--max-addresses=all").stdout()).isEqualTo(
+                "ad      container jspawn  busybox 1.35.0  192.0.2.10\n" + " ".repeat(42) + "2001:db8::10\n" + " ".repeat(42)
+                        + linkLocal[0] + "\n");
+        assertThat(d.ctl("list", "-o", "json").stdout()).contains("\"addresses\":[\"192.0.2.10\",\"2001:db8::10\",\""
+                + linkLocal[0] + "\"]");
+        expectError(d.ctl("list", "--max-addresses=0"), "Number of IPs cannot be negative or zero: 0");
+        // loopback (host scope) is never listed, even with a second address on lo
+        d.ctl("shell", "ad", "/sbin/ip", "addr", "add", "127.0.0.9/8", "dev", "lo").assertOk();
+        assertThat(addressLines(d.ctl("status", "ad").stdout())).isEqualTo(expected);
+        d.ctl("terminate", "ad").assertOk();
+        d.awaitGone("ad");
+    }
+
+    /** host0's fe80:: address inside the machine, as busybox ip prints it, or null. */
+    private String linkLocal(String machine) {
+        Result r = d.ctl("shell", machine, "/sbin/ip", "-6", "-o", "addr", "show", "dev", "host0", "scope", "link");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet6 (fe80:[0-9a-f:]+)/64").matcher(r.stdout());
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** The "Address:" line of a status and its continuation lines. */
+    private static String addressLines(String status) {
+        StringBuilder b = new StringBuilder();
+        boolean in = false;
+        for (String l : status.split("\n")) {
+            if (l.startsWith("         Address: ")) in = true;
+            else if (in && !l.startsWith(" ".repeat(18))) break;
+            if (in) b.append(l).append('\n');
+        }
+        return b.toString();
     }
 
     /** pids.max of the machine's cgroup (cgroup v1 pids hierarchy, or the v2 payload/ cgroup). */
