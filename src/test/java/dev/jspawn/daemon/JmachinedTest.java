@@ -341,6 +341,52 @@ class JmachinedTest {
         return b.toString();
     }
 
+    /**
+     * set-property CPUQuota=30% on a running machine with a busy loop is enforced by the kernel: over a
+     * window of ~3 s the scope's CPU time (the kernel's own accounting) is at most 40% of the wall time,
+     * where the loop alone would take 100% of a CPU, and the scheduler throttled the scope meanwhile.
+     * An upper bound with a throttle count, so a loaded machine cannot make it fail.
+     */
+    @Test
+    void setPropertyCpuQuotaIsEnforcedOnABusyLoop() throws Exception {
+        d.image("busy", BB_NSPAWN, "::once:/bin/sh -c 'echo spinning; while :; do :; done'", "::respawn:-/bin/sh");
+        d.start();
+        d.ctl("start", "busy").assertOk();
+        d.awaitLeader("busy", 0);
+        TestDaemon.await(() -> read(d.logs.resolve("busy.log")).contains("spinning"), "the busy loop did not start");
+        d.ctl("set-property", "--runtime", "busy", "CPUQuota=30%").assertOk();
+        long[] before = cpuAccounting("busy");
+        long t0 = System.nanoTime();
+        Thread.sleep(3000);
+        long[] after = cpuAccounting("busy");
+        long wall = System.nanoTime() - t0;
+        long used = after[0] - before[0];
+        assertThat(used).as("CPU time of the scope in %d ns of wall time", wall).isPositive().isLessThanOrEqualTo(wall * 40 / 100);
+        assertThat(after[1]).as("nr_throttled").isGreaterThan(before[1]);
+        d.ctl("terminate", "busy").assertOk();
+        d.awaitGone("busy");
+    }
+
+    /**
+     * {CPU time in ns, nr_throttled} of the machine's scope: cpuacct.usage and cpu.stat on cgroup v1,
+     * cpu.stat's usage_usec and nr_throttled on v2.
+     */
+    private static long[] cpuAccounting(String name) throws java.io.IOException {
+        String scope = "machine.slice/machine-" + name + ".scope";
+        Path v1 = Path.of("/sys/fs/cgroup/cpuacct", scope, "cpuacct.usage");
+        if (Files.exists(v1)) {
+            return new long[] {Long.parseLong(Files.readString(v1).strip()),
+                    stat(Path.of("/sys/fs/cgroup/cpu", scope, "cpu.stat"), "nr_throttled")};
+        }
+        Path v2 = Path.of("/sys/fs/cgroup", scope, "cpu.stat");
+        return new long[] {stat(v2, "usage_usec") * 1000, stat(v2, "nr_throttled")};
+    }
+
+    private static long stat(Path file, String key) throws java.io.IOException {
+        for (String l : Files.readAllLines(file)) if (l.startsWith(key + " ")) return Long.parseLong(l.substring(key.length() + 1).strip());
+        throw new AssertionError("no " + key + " in " + file);
+    }
+
     /** pids.max of the machine's cgroup (cgroup v1 pids hierarchy, or the v2 payload/ cgroup). */
     private static String pidsMax(String name) throws java.io.IOException {
         for (String p : new String[] {"/sys/fs/cgroup/pids/machine.slice/machine-" + name + ".scope/pids.max",
