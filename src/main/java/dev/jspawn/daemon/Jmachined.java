@@ -145,6 +145,18 @@ public final class Jmachined implements MachineApi.Handler {
             }
             case "Reboot" -> signal(machine(p), 2);
             case "Start" -> supervisor.start(name(p));
+            case "UnitState" -> {
+                // a managed machine that does not run now: waiting to be restarted, or given up on
+                String n = name(p);
+                String state = registry.get(n) == null ? supervisor.unitState(n) : null;
+                Supervisor.Managed mm = supervisor.known(n);
+                if (state == null || mm == null) throw noSuch(n);
+                r.put("name", n);
+                r.put("unit", "jspawn@" + n + ".service");
+                r.put("state", state);
+                if (mm.lastExit >= 0) r.put("lastExit", mm.lastExit);
+                r.put("logFile", cfg.logFile(n).toString());
+            }
             case "SetProperties" -> r.put("applied", setProperties(machine(p), p));
             case "Enable", "Disable" -> enable(name(p), method.equals("Enable"));
             case "OpenConsole" -> {

@@ -44,6 +44,8 @@ final class Supervisor {
     private final DaemonConfig cfg;
     private final Registry registry;
     private final Map<String, Managed> machines = new ConcurrentHashMap<>();
+    /** Machines the restart policy gave up on, until they are started again (systemd's failed units). */
+    private final Map<String, Managed> failed = new ConcurrentHashMap<>();
     private static final Object SPAWN_LOCK = new Object();
 
     Supervisor(DaemonConfig cfg, Registry registry) {
@@ -58,6 +60,8 @@ final class Supervisor {
         volatile String state = "starting";
         volatile Integer killSignal; // KillSignal= of its settings, for poweroff of a non-systemd guest
         volatile int lastExit = -1;
+        /** Why a failed machine stopped being restarted, as systemd's unit Result= ("start-limit-hit"). */
+        volatile String result;
         final Deque<Long> starts = new ArrayDeque<>();
         volatile Thread thread;
         /** A run or an adopted watch is under way: its container runs, or ended and is being cleaned up. */
@@ -70,6 +74,24 @@ final class Supervisor {
 
     Managed get(String name) {
         return machines.get(name);
+    }
+
+    /**
+     * What systemctl status would say of jspawn@NAME.service while the machine does not run: "activating
+     * (auto-restart)" while it waits for RestartSec=, "failed (RESULT)" once the policy gave up on it (the
+     * start limit); null otherwise (running, or never started, or stopped on purpose).
+     */
+    String unitState(String name) {
+        Managed m = machines.get(name);
+        if (m != null && m.state.equals("restarting")) return "activating (auto-restart)";
+        m = failed.get(name);
+        return m == null ? null : "failed (" + m.result + ")";
+    }
+
+    /** The managed machine NAME, running, restarting or failed; or null. */
+    Managed known(String name) {
+        Managed m = machines.get(name);
+        return m != null ? m : failed.get(name);
     }
 
     /** What systemd-nspawn@.service passes for the network: a veth, ve-NAME on the host, host0 inside. */
@@ -111,6 +133,7 @@ final class Supervisor {
                 throw new MachineApi.ApiError("Failed", "Failed to start machine '" + name + "': " + e.getMessage());
             }
             Managed m = new Managed(name);
+            failed.remove(name); // as systemctl start of a failed unit
             machines.put(name, m);
             spawnThread(m, () -> loop(m, first, -1));
         }
@@ -215,7 +238,7 @@ final class Supervisor {
             for (;;) {
                 if (p != null) {
                     if (!startAllowed(m, p.policy)) {
-                        m.state = "failed";
+                        fail(m, "start-limit-hit");
                         note(m.name, "Start request repeated too quickly, refusing to start (StartLimitBurst="
                                 + p.policy.burst() + " in StartLimitIntervalSec).");
                         return;
@@ -232,7 +255,7 @@ final class Supervisor {
                     policy = p.policy;
                 } catch (IOException e) {
                     note(m.name, "Cannot restart: " + e.getMessage());
-                    m.state = "failed";
+                    fail(m, "resources");
                     return;
                 }
                 if (!policy.restarts(code)) return;
@@ -252,6 +275,12 @@ final class Supervisor {
                 // not empty: a new start owns it
             }
         }
+    }
+
+    private void fail(Managed m, String result) {
+        m.result = result;
+        m.state = "failed";
+        failed.put(m.name, m);
     }
 
     private static boolean startAllowed(Managed m, RestartPolicy policy) {
@@ -405,7 +434,12 @@ final class Supervisor {
     /** Marks a machine as stopped on purpose (poweroff, terminate): no restart follows. */
     void stopping(String name) {
         Managed m = machines.get(name);
-        if (m != null) m.stopRequested = true;
+        if (m != null) {
+            m.stopRequested = true;
+            // waiting for RestartSec=: the restart is cancelled now, not when the delay is over
+            Thread t = m.thread;
+            if (m.state.equals("restarting") && t != null) t.interrupt();
+        }
     }
 
     /** A line from the daemon about a machine, in its console log and on the daemon's stderr. */

@@ -162,6 +162,37 @@ class JmachinedTest {
                 "no start-limit note in the log");
         assertThat(count(read(d.logs.resolve("rp.log")), "marker-42-boot")).isEqualTo(3);
         assertThat(TestDaemon.initsOf("rp")).isZero();
+        // status says why it does not run, as systemctl status of its unit; list shows running machines only
+        Result status = d.ctl("status", "-n", "1", "rp").assertOk();
+        assertThat(status.stdout()).startsWith("rp\n           State: failed (start-limit-hit)\n            Unit: jspawn@rp.service\n\n")
+                .contains("Start request repeated too quickly");
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+        expectError(d.ctl("show", "rp"), "No machine 'rp' known");
+        // start clears the failure, as systemctl start of a failed unit
+        d.ctl("start", "rp").assertOk();
+        d.awaitLeader("rp", 0);
+        assertThat(d.ctl("status", "rp").stdout()).contains("           State: running\n");
+        d.ctl("terminate", "rp").assertOk();
+        d.awaitGone("rp");
+        expectError(d.ctl("status", "rp"), "Could not get path to machine: No machine 'rp' known");
+    }
+
+    @Test
+    void statusSaysWhenAManagedMachineWaitsForItsRestart() throws Exception {
+        d.image("ar", BB_NSPAWN + "[X-Jspawn]\nRestart=always\nRestartSec=10min\n", BB_INIT);
+        d.start();
+        d.ctl("start", "ar").assertOk();
+        d.awaitLeader("ar", 0);
+        d.ctl("kill", "--kill-whom=leader", "-s", "KILL", "ar").assertOk();
+        TestDaemon.await(() -> d.ctl("status", "ar").stdout().startsWith("ar\n           State: activating (auto-restart)\n"
+                + "            Unit: jspawn@ar.service\n"), "no auto-restart state: " + d.ctl("status", "ar").stdout());
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+        assertThat(TestDaemon.initsOf("ar")).isZero();
+        // poweroff cancels the pending restart at once, and the machine is gone
+        d.ctl("poweroff", "ar").assertOk();
+        TestDaemon.await(() -> d.ctl("status", "ar").exitCode() == 1, "the restart was not cancelled");
+        expectError(d.ctl("status", "ar"), "No machine 'ar' known");
+        assertThat(TestDaemon.initsOf("ar")).isZero();
     }
 
     @Test
