@@ -53,6 +53,18 @@ class DebianManagedTest {
             assertThat(ping.stdout()).contains("1 packets received");
             // status shows it first (IPv4 before host0's IPv6 link-local address), as machinectl
             assertThat(d.ctl("status", "deb").stdout()).contains("\n         Address: " + recorded + "\n                  fe80::");
+            // jmachined crashes: the guest keeps running, its DHCP server (in the daemon) is gone; the next
+            // daemon adopts the machine and serves its lease again. Proof: with host0's address flushed, the
+            // guest's networkd gets it back (networkctl reconfigure: a new DHCP exchange) only from a server.
+            assertThat(dhcpServer(d)).isTrue();
+            d.kill9();
+            TestDaemon.await(() -> !dhcpServer(d), "the DHCP server did not go with the daemon");
+            d.start();
+            assertThat(d.leader("deb")).isEqualTo(leader);
+            TestDaemon.await(() -> dhcpServer(d), "no DHCP server on ve-deb after the adoption");
+            d.ctl("shell", "deb", "/bin/sh", "-c", "ip -4 addr flush dev host0 && networkctl reconfigure host0").assertOk();
+            TestDaemon.await(() -> (host0[0] = d.ctl("shell", "deb", "/bin/sh", "-c", "ip -4 -o addr show dev host0").stdout())
+                    .contains(" " + recorded + "/28 "), "host0 got no address again after the adoption");
             // machinectl poweroff: SIGRTMIN+4 to the leader; systemd shuts down, exit 0, no restart
             d.ctl("poweroff", "deb").assertOk();
             d.awaitGone("deb");
@@ -60,6 +72,11 @@ class DebianManagedTest {
             assertThat(d.leader("deb")).isZero();
         }
         HostState.capture().assertSameAs(before);
+    }
+
+    /** Whether something listens on UDP port 67 bound to ve-deb in the daemon's namespace (ss). */
+    private static boolean dhcpServer(TestDaemon d) {
+        return d.net.run("ss", "-u", "-l", "-n").stdout().contains("%ve-deb:67 ");
     }
 
     /** A field of jspawn's allocation record for a host-side link (/run/jspawn/net/link-IFNAME). */
