@@ -61,9 +61,13 @@ public final class LocalAddresses {
         return t;
     });
 
+    /** The process's own network namespace, where {@link #READER} returns after each dump (its thread only). */
+    private static int home = -1;
+
     /** The addresses of the network namespace at {@code nsPath} (e.g. /proc/LEADER/ns/net). */
     public static List<Address> of(String nsPath) throws IOException {
         Future<List<Address>> f = READER.submit(() -> {
+            if (home < 0) home = Syscalls.open("/proc/self/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
             int ns = Syscalls.open(nsPath, Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
             try {
                 NetCalls.setns(ns, NetCalls.CLONE_NEWNET, "network namespace " + nsPath);
@@ -74,6 +78,10 @@ public final class LocalAddresses {
                 byte[] h = ByteBuffer.allocate(Links.IFADDR_LEN).order(ByteOrder.nativeOrder()).array(); // AF_UNSPEC
                 return select(nl.request(NetlinkMessage.request(Links.RTM_GETADDR, NLM_F_DUMP).describe("list addresses")
                         .header(h)));
+            } finally {
+                // back home: a thread left in a container's namespace would keep it alive after the container,
+                // and with it links the kernel would otherwise delete or give back
+                NetCalls.setns(home, NetCalls.CLONE_NEWNET, "the daemon's network namespace");
             }
         });
         try {

@@ -349,6 +349,19 @@ class JmachinedTest {
         // loopback (host scope) is never listed, even with a second address on lo
         d.ctl("shell", "ad", "/sbin/ip", "addr", "add", "127.0.0.9/8", "dev", "lo").assertOk();
         assertThat(addressLines(d.ctl("status", "ad").stdout())).isEqualTo(expected);
+        // no thread of the daemon stays in the machine's namespace (it would outlive the machine)
+        Path daemon = Path.of("/proc/" + d.daemon.pid());
+        try (var tasks = Files.list(daemon.resolve("task"))) {
+            for (Path t : tasks.toList()) {
+                Path ns;
+                try {
+                    ns = Files.readSymbolicLink(t.resolve("ns/net"));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue; // the thread ended meanwhile
+                }
+                assertThat(ns).as("netns of daemon thread " + t).isEqualTo(Files.readSymbolicLink(daemon.resolve("ns/net")));
+            }
+        }
         d.ctl("terminate", "ad").assertOk();
         d.awaitGone("ad");
     }
