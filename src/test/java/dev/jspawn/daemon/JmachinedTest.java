@@ -153,9 +153,11 @@ class JmachinedTest {
         d.ctl("start", "rp").assertOk();
         int leader = d.awaitLeader("rp", 0);
         for (int i = 0; i < 2; i++) { // killed: exit 137, a failure, restarted
+            awaitBoots("rp", i + 1); // the leader is registered before the go: let each start boot first
             d.ctl("kill", "--kill-whom=leader", "-s", "SIGKILL", "rp").assertOk();
             leader = d.awaitLeader("rp", leader);
         }
+        awaitBoots("rp", 3);
         d.ctl("kill", "--kill-whom=leader", "-s", "9", "rp").assertOk(); // the 4th start would exceed the burst of 3
         d.awaitGone("rp");
         TestDaemon.await(() -> read(d.logs.resolve("rp.log")).contains("Start request repeated too quickly"),
@@ -175,6 +177,10 @@ class JmachinedTest {
         d.ctl("terminate", "rp").assertOk();
         d.awaitGone("rp");
         expectError(d.ctl("status", "rp"), "Could not get path to machine: No machine 'rp' known");
+    }
+
+    private void awaitBoots(String name, int n) throws Exception {
+        TestDaemon.await(() -> count(read(d.logs.resolve(name + ".log")), "marker-42-boot") >= n, name + " did not boot " + n + " times");
     }
 
     @Test
