@@ -145,14 +145,22 @@ final class Supervisor {
         m.state = "running";
         m.active = true;
         AutoCloseable dhcp = null;
+        ContainerSpec spec = null;
         try {
-            ContainerSpec spec = prepare(entry.name()).spec;
+            spec = prepare(entry.name()).spec;
             m.killSignal = spec.killSignal();
+        } catch (IOException e) {
+            // settings changed meanwhile: poweroff falls back to SIGRTMIN+4
+        }
+        // Its links were made by the previous daemon (unless its settings say it has none).
+        boolean networked = spec == null || spec.network().hasLinks() || !spec.network().ports().isEmpty();
+        try {
             // The DHCP server of a booted guest lived in the previous daemon: serve its lease again.
             int monitor = parent(entry.leader());
-            if (monitor > 0) dhcp = dev.jspawn.net.NetworkSetup.resumeDhcp(spec, monitor, entry.leader(), System.err);
+            if (spec != null && networked && monitor > 0) {
+                dhcp = dev.jspawn.net.NetworkSetup.resumeDhcp(spec, monitor, entry.leader(), System.err);
+            }
         } catch (IOException e) {
-            // settings changed meanwhile; poweroff falls back to SIGRTMIN+4
             note(entry.name(), "Cannot resume the machine's DHCP server: " + e.getMessage());
         }
         final AutoCloseable server = dhcp;
@@ -182,7 +190,7 @@ final class Supervisor {
             // What the previous daemon would have undone at the machine's end (its link records, nftables
             // rules) is now stale: remove it, as the next networked start would.
             try {
-                dev.jspawn.net.NetworkSetup.removeStale("/proc/self/ns/net");
+                if (networked) dev.jspawn.net.NetworkSetup.removeStale("/proc/self/ns/net");
             } catch (IOException e) {
                 note(entry.name(), "Cannot clean up the machine's network: " + e.getMessage());
             } finally {
