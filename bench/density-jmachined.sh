@@ -35,6 +35,9 @@ mkdir -p "$OUT"
 W=$(mktemp -d "$BENCH_DIR/.jmd.XXXXXX")
 export JSPAWN_MACHINE_SOCKET=$W/api.sock JSPAWN_SOCKET=$W/planner.sock JSPAWN_MACHINES_STATE=$W/state \
     JSPAWN_IMAGES=$W/images JSPAWN_LOG_DIR=$W/log JSPAWN_ENABLED=$W/enabled JSPAWN_NSPAWN_DIRS=$W/nspawn
+# Managed machines get --network-veth by default (as systemd-nspawn@.service); the systemd-nspawn side of
+# this comparison runs without a network, and a bench must not make links in the host's namespace: none.
+export JSPAWN_MANAGED_NETWORK=${JSPAWN_MANAGED_NETWORK:-no}
 CTL=$REPO/bin/jmachinectl
 DAEMON=
 names=()

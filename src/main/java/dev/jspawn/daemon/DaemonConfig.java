@@ -18,6 +18,8 @@ import java.util.List;
  *  JSPAWN_NSPAWN_DIRS     (jspawn.nspawn.dirs)     /etc/systemd/nspawn:/run/systemd/nspawn
  *  JSPAWN_LOG_MAX         (jspawn.log.max)         4194304                         bytes per log file
  *  JSPAWN_PROPERTIES_DIR  (jspawn.properties.dir)  /etc/jspawn/properties          NAME.conf: set-property's limits
+ *  JSPAWN_MANAGED_NETWORK (jspawn.managed.network) --network-veth                  managed machines' network
+ *                                                                                   options; "no": none
  * </pre>
  */
 public record DaemonConfig(Path machineSocket, Path plannerSocket, Path stateDir, Path images, Path logDir,

@@ -66,6 +66,7 @@ public final class Jmachined implements MachineApi.Handler {
         for (Machine m : d.registry.list()) if (m.managed()) d.supervisor.adopt(m);
         d.ready.countDown();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            d.supervisor.awaitCleanups(30_000);
             try {
                 Files.deleteIfExists(c.machineSocket());
             } catch (IOException ignored) {
@@ -144,6 +145,18 @@ public final class Jmachined implements MachineApi.Handler {
             }
             case "Reboot" -> signal(machine(p), 2);
             case "Start" -> supervisor.start(name(p));
+            case "UnitState" -> {
+                // a managed machine that does not run now: waiting to be restarted, or given up on
+                String n = name(p);
+                String state = registry.get(n) == null ? supervisor.unitState(n) : null;
+                Supervisor.Managed mm = supervisor.known(n);
+                if (state == null || mm == null) throw noSuch(n);
+                r.put("name", n);
+                r.put("unit", "jspawn@" + n + ".service");
+                r.put("state", state);
+                if (mm.lastExit >= 0) r.put("lastExit", mm.lastExit);
+                r.put("logFile", cfg.logFile(n).toString());
+            }
             case "SetProperties" -> r.put("applied", setProperties(machine(p), p));
             case "Enable", "Disable" -> enable(name(p), method.equals("Enable"));
             case "OpenConsole" -> {
@@ -322,6 +335,7 @@ public final class Jmachined implements MachineApi.Handler {
         Supervisor.Managed mm = supervisor.get(m.name());
         r.put("state", "running");
         if (m.managed()) r.put("unit", "jspawn@" + m.name() + ".service");
+        r.put("addresses", addresses(m.leader()));
         if (!full) return r;
         r.put("prettyName", os.getOrDefault("PRETTY_NAME", null));
         r.put("id", machineId(m.leader()));
@@ -330,6 +344,22 @@ public final class Jmachined implements MachineApi.Handler {
         if (m.managed()) r.put("logFile", cfg.logFile(m.name()).toString());
         if (mm != null && mm.lastExit >= 0) r.put("lastExit", mm.lastExit);
         return r;
+    }
+
+    /**
+     * The machine's addresses as machined's GetMachineAddresses: read inside its network namespace
+     * (rtnetlink, net.LocalAddresses), loopback excluded, IPv4 first. Empty when none or unreadable.
+     */
+    static List<Object> addresses(int leader) {
+        List<Object> out = new ArrayList<>();
+        try {
+            for (dev.jspawn.net.LocalAddresses.Address a : dev.jspawn.net.LocalAddresses.of("/proc/" + leader + "/ns/net")) {
+                out.add(a.text());
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone meanwhile, or no rtnetlink: no addresses, as machinectl shows none then
+        }
+        return out;
     }
 
     static Map<String, String> osRelease(int leader) {

@@ -34,8 +34,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Supervisor {
     /**
-     * systemd-nspawn@.service's command line (its --network-veth comes from {@link #networkOptions}, opt-in
-     * for now), plus --console=interactive so that jmachinectl console can type.
+     * systemd-nspawn@.service's command line (its --network-veth comes from {@link #networkOptions}, so
+     * that the daemon's configuration can replace it), plus --console=interactive so that jmachinectl
+     * console can type.
      */
     static final List<String> UNIT_OPTIONS = List.of("--quiet", "--keep-unit", "--boot", "--link-journal=try-guest", "-U",
             "--settings=override", "--console=interactive");
@@ -43,6 +44,8 @@ final class Supervisor {
     private final DaemonConfig cfg;
     private final Registry registry;
     private final Map<String, Managed> machines = new ConcurrentHashMap<>();
+    /** Machines the restart policy gave up on, until they are started again (systemd's failed units). */
+    private final Map<String, Managed> failed = new ConcurrentHashMap<>();
     private static final Object SPAWN_LOCK = new Object();
 
     Supervisor(DaemonConfig cfg, Registry registry) {
@@ -57,8 +60,12 @@ final class Supervisor {
         volatile String state = "starting";
         volatile Integer killSignal; // KillSignal= of its settings, for poweroff of a non-systemd guest
         volatile int lastExit = -1;
+        /** Why a failed machine stopped being restarted, as systemd's unit Result= ("start-limit-hit"). */
+        volatile String result;
         final Deque<Long> starts = new ArrayDeque<>();
         volatile Thread thread;
+        /** A run or an adopted watch is under way: its container runs, or ended and is being cleaned up. */
+        volatile boolean active;
 
         Managed(String name) {
             this.name = name;
@@ -70,14 +77,40 @@ final class Supervisor {
     }
 
     /**
-     * The network options of a managed machine: JSPAWN_MANAGED_NETWORK (e.g. "--network-veth", what
-     * systemd-nspawn@.service passes), none by default until managed machines with a veth are tested
-     * (tests must not make links in the host's namespace). A machine's .nspawn [Network] section applies
-     * either way.
+     * What systemctl status would say of jspawn@NAME.service while the machine does not run: "activating
+     * (auto-restart)" while it waits for RestartSec=, "failed (RESULT)" once the policy gave up on it (the
+     * start limit); null otherwise (running, or never started, or stopped on purpose).
+     */
+    String unitState(String name) {
+        Managed m = machines.get(name);
+        if (m != null && m.state.equals("restarting")) return "activating (auto-restart)";
+        m = failed.get(name);
+        return m == null ? null : "failed (" + m.result + ")";
+    }
+
+    /** The managed machine NAME, running, restarting or failed; or null. */
+    Managed known(String name) {
+        Managed m = machines.get(name);
+        return m != null ? m : failed.get(name);
+    }
+
+    /** What systemd-nspawn@.service passes for the network: a veth, ve-NAME on the host, host0 inside. */
+    static final String DEFAULT_NETWORK = "--network-veth";
+
+    /**
+     * The network options of a managed machine, as systemd-nspawn@.service's --network-veth by default.
+     * The daemon's configuration replaces them with JSPAWN_MANAGED_NETWORK (system property
+     * jspawn.managed.network): other network options (e.g. "--network-zone=machines"), or "no" (or set
+     * and empty) for none, i.e. the host's network, as editing the unit's ExecStart= would. A machine's
+     * .nspawn [Network] section still overrides either (--settings=override, as under the unit:
+     * VirtualEthernet=no or Private=no give the host's network back).
      */
     static List<String> networkOptions() {
-        String v = DaemonConfig.get("JSPAWN_MANAGED_NETWORK", "jspawn.managed.network", "");
+        String v = System.getProperty("jspawn.managed.network");
+        if (v == null) v = System.getenv("JSPAWN_MANAGED_NETWORK");
+        if (v == null) v = DEFAULT_NETWORK;
         List<String> out = new java.util.ArrayList<>();
+        if (v.strip().equals("no")) return out;
         for (String w : v.trim().split("\\s+")) if (!w.isEmpty()) out.add(w);
         return out;
     }
@@ -100,6 +133,7 @@ final class Supervisor {
                 throw new MachineApi.ApiError("Failed", "Failed to start machine '" + name + "': " + e.getMessage());
             }
             Managed m = new Managed(name);
+            failed.remove(name); // as systemctl start of a failed unit
             machines.put(name, m);
             spawnThread(m, () -> loop(m, first, -1));
         }
@@ -109,11 +143,27 @@ final class Supervisor {
     void adopt(Machine entry) {
         Managed m = new Managed(entry.name());
         m.state = "running";
+        m.active = true;
+        AutoCloseable dhcp = null;
+        ContainerSpec spec = null;
         try {
-            m.killSignal = prepare(entry.name()).spec.killSignal();
+            spec = prepare(entry.name()).spec;
+            m.killSignal = spec.killSignal();
         } catch (IOException e) {
-            // settings changed meanwhile; poweroff falls back to SIGRTMIN+4
+            // settings changed meanwhile: poweroff falls back to SIGRTMIN+4
         }
+        // Its links were made by the previous daemon (unless its settings say it has none).
+        boolean networked = spec == null || spec.network().hasLinks() || !spec.network().ports().isEmpty();
+        try {
+            // The DHCP server of a booted guest lived in the previous daemon: serve its lease again.
+            int monitor = parent(entry.leader());
+            if (spec != null && networked && monitor > 0) {
+                dhcp = dev.jspawn.net.NetworkSetup.resumeDhcp(spec, monitor, entry.leader(), System.err);
+            }
+        } catch (IOException e) {
+            note(entry.name(), "Cannot resume the machine's DHCP server: " + e.getMessage());
+        }
+        final AutoCloseable server = dhcp;
         machines.put(entry.name(), m);
         spawnThread(m, () -> {
             // The tree lock died with the previous daemon: hold it again while the machine runs, so that
@@ -129,6 +179,22 @@ final class Supervisor {
                 code = watchAdopted(m, entry);
             } finally {
                 if (lock != null) lock.close();
+                if (server != null) {
+                    try {
+                        server.close();
+                    } catch (Exception ignored) {
+                        // stopping a server does not fail
+                    }
+                }
+            }
+            // What the previous daemon would have undone at the machine's end (its link records, nftables
+            // rules) is now stale: remove it, as the next networked start would.
+            try {
+                if (networked) dev.jspawn.net.NetworkSetup.removeStale("/proc/self/ns/net");
+            } catch (IOException e) {
+                note(entry.name(), "Cannot clean up the machine's network: " + e.getMessage());
+            } finally {
+                m.active = false;
             }
             loop(m, null, code);
         });
@@ -180,7 +246,7 @@ final class Supervisor {
             for (;;) {
                 if (p != null) {
                     if (!startAllowed(m, p.policy)) {
-                        m.state = "failed";
+                        fail(m, "start-limit-hit");
                         note(m.name, "Start request repeated too quickly, refusing to start (StartLimitBurst="
                                 + p.policy.burst() + " in StartLimitIntervalSec).");
                         return;
@@ -197,7 +263,7 @@ final class Supervisor {
                     policy = p.policy;
                 } catch (IOException e) {
                     note(m.name, "Cannot restart: " + e.getMessage());
-                    m.state = "failed";
+                    fail(m, "resources");
                     return;
                 }
                 if (!policy.restarts(code)) return;
@@ -217,6 +283,12 @@ final class Supervisor {
                 // not empty: a new start owns it
             }
         }
+    }
+
+    private void fail(Managed m, String result) {
+        m.result = result;
+        m.state = "failed";
+        failed.put(m.name, m);
     }
 
     private static boolean startAllowed(Managed m, RestartPolicy policy) {
@@ -252,6 +324,7 @@ final class Supervisor {
     /** One run of the container inside this JVM; the exit code as jspawn reports it. */
     private int runOnce(Managed m, Prepared p) {
         PrintStream err = new PrintStream(new LogStream(cfg, m.name), true, StandardCharsets.UTF_8);
+        m.active = true;
         try {
             Files.createDirectories(cfg.machineDir(m.name));
             Files.createDirectories(cfg.logDir());
@@ -281,7 +354,28 @@ final class Supervisor {
             err.println("Failed to start machine " + m.name + ": " + e.getMessage());
             return 1;
         } finally {
+            m.active = false;
             err.flush();
+        }
+    }
+
+    /**
+     * Waits (at most {@code millis}) for machines whose container ended to finish their cleanup (links,
+     * nftables rules, cgroup): a daemon that is stopped must not leave that half done, since no monitor
+     * will redo it (the monitor cleans up itself only for a container that ends without its daemon). A
+     * machine is being cleaned up when its run or watch is still active but its leader is gone.
+     */
+    void awaitCleanups(long millis) {
+        long deadline = System.currentTimeMillis() + millis;
+        for (;;) {
+            boolean busy = false;
+            for (Managed m : machines.values()) if (m.active && registry.get(m.name) == null) busy = true;
+            if (!busy || System.currentTimeMillis() > deadline) return;
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
@@ -305,6 +399,12 @@ final class Supervisor {
                 int type = b.getInt(), a = b.getInt();
                 if (type == StubProtocol.MSG_EXIT) {
                     registry.unregister(entry.name(), entry.leader());
+                    // The monitor cleans up and exits: wait for that (EOF), so that what it owned is stale.
+                    for (int i = 0; i < 1000; i++) {
+                        Syscalls.Message rest = Syscalls.recvmsg(fd, 64);
+                        for (int x : rest.fds()) Syscalls.close(x);
+                        if (rest.eof()) break;
+                    }
                     return Launcher.status(a);
                 }
             }
@@ -325,6 +425,16 @@ final class Supervisor {
         return 1;
     }
 
+    /** The parent of a process (the monitor of a container's init), or 0. */
+    static int parent(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     private static byte[] le(int v) {
         return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
     }
@@ -332,7 +442,12 @@ final class Supervisor {
     /** Marks a machine as stopped on purpose (poweroff, terminate): no restart follows. */
     void stopping(String name) {
         Managed m = machines.get(name);
-        if (m != null) m.stopRequested = true;
+        if (m != null) {
+            m.stopRequested = true;
+            // waiting for RestartSec=: the restart is cancelled now, not when the delay is over
+            Thread t = m.thread;
+            if (m.state.equals("restarting") && t != null) t.interrupt();
+        }
     }
 
     /** A line from the daemon about a machine, in its console log and on the daemon's stderr. */

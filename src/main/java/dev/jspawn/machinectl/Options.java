@@ -12,6 +12,8 @@ final class Options {
     String output = "short", killWhom, since, uid;
     int signal = 15;
     int lines = -1;
+    /** --max-addresses=: addresses per machine in list (-1: all), machinectl's default 1. */
+    int maxAddresses = 1;
     final List<String> setenv = new ArrayList<>();
     final List<String> args = new ArrayList<>();
 
@@ -146,7 +148,18 @@ final class Options {
             case "uid" -> uid = v;
             case "setenv" -> setenv.add(v);
             case "host", "machine" -> throw new UsageException("--" + name + "= is not supported by jmachinectl (local machines only).");
-            default -> { /* max-addresses, verify, format: accepted, no effect here */ }
+            case "max-addresses" -> {
+                if (v.equals("all")) maxAddresses = -1;
+                else {
+                    try {
+                        maxAddresses = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new UsageException("Invalid number of addresses: " + v);
+                    }
+                    if (maxAddresses <= 0) throw new UsageException("Number of IPs cannot be negative or zero: " + v);
+                }
+            }
+            default -> { /* verify, format: accepted, no effect here */ }
         }
     }
 }

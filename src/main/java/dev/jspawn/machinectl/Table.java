@@ -20,19 +20,26 @@ final class Table {
         return rows.size() - 1;
     }
 
+    /** A cell may hold several lines (machinectl's addresses): the row then spans them, other cells blank. */
     String render(boolean header) {
         int n = rows.get(0).length;
         int[] w = new int[n];
-        for (String[] r : rows) for (int i = 0; i < n; i++) w[i] = Math.max(w[i], r[i].length());
+        for (String[] r : rows) for (int i = 0; i < n; i++) for (String l : r[i].split("\n", -1)) w[i] = Math.max(w[i], l.length());
         StringBuilder b = new StringBuilder();
         for (int k = header ? 0 : 1; k < rows.size(); k++) {
             String[] r = rows.get(k);
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < n; i++) {
-                line.append(r[i]);
-                if (i < n - 1) line.append(" ".repeat(w[i] - r[i].length() + 1));
+            String[][] cells = new String[n][];
+            int height = 1;
+            for (int i = 0; i < n; i++) height = Math.max(height, (cells[i] = r[i].split("\n", -1)).length);
+            for (int h = 0; h < height; h++) {
+                StringBuilder line = new StringBuilder();
+                for (int i = 0; i < n; i++) {
+                    String c = h < cells[i].length ? cells[i][h] : "";
+                    line.append(c);
+                    if (i < n - 1) line.append(" ".repeat(w[i] - c.length() + 1));
+                }
+                b.append(line.toString().stripTrailing()).append('\n');
             }
-            b.append(line.toString().stripTrailing()).append('\n');
         }
         return b.toString();
     }

@@ -34,11 +34,21 @@ final class Views {
         for (Object o : ms) {
             Map<String, Object> m = (Map<String, Object>) o;
             t.add(Json.str(m, "name"), Json.str(m, "class"), Json.str(m, "service"), Json.str(m, "os"),
-                    Json.str(m, "version"), null);
+                    Json.str(m, "version"), addresses(Jmachinectl.list(m.get("addresses")), c.o.maxAddresses));
         }
         if (t.size() > 0) c.out.print(t.render(!c.o.noLegend));
         if (!c.o.noLegend) c.out.print(t.size() > 0 ? "\n" + t.size() + " machines listed.\n" : "No machines.\n");
         return 0;
+    }
+
+    /**
+     * machinectl list's ADDRESSES cell: the first {@code max} addresses (-1: all), one per line, and "…"
+     * right after the last one shown when there are more (--max-addresses=, default 1).
+     */
+    static String addresses(List<String> all, int max) {
+        if (all.isEmpty()) return null;
+        int n = max < 0 ? all.size() : Math.min(max, all.size());
+        return String.join("\n", all.subList(0, n)) + (n < all.size() ? "…" : "");
     }
 
     @SuppressWarnings("unchecked")
@@ -50,8 +60,16 @@ final class Views {
             try {
                 m = c.call("Describe", "name", n);
             } catch (MachineClient.CallException e) {
-                c.err.println("Could not get path to machine: " + e.getMessage());
-                rc = 1;
+                Map<String, Object> u = unitState(c, n, e);
+                if (u == null) {
+                    c.err.println("Could not get path to machine: " + e.getMessage());
+                    rc = 1;
+                    continue;
+                }
+                if (!first) c.out.println();
+                first = false;
+                c.out.print(n + "\n" + field("State", Json.str(u, "state")) + field("Unit", Json.str(u, "unit")));
+                printLog(c, n, u);
                 continue;
             }
             if (!first) c.out.println();
@@ -65,6 +83,11 @@ final class Views {
                     ? " (" + Json.str(m, "leaderName") + ")" : "")));
             b.append(field("Service", Json.str(m, "service") + "; class " + Json.str(m, "class")));
             if (Json.str(m, "rootDirectory") != null) b.append(field("Root", Json.str(m, "rootDirectory")));
+            // machinectl: "\t Address: " for the first, "\n\t          " before the others (tabs expanded)
+            List<String> addresses = Jmachinectl.list(m.get("addresses"));
+            for (int i = 0; i < addresses.size(); i++) {
+                b.append(i == 0 ? field("Address", addresses.get(0)) : " ".repeat(18) + addresses.get(i) + "\n");
+            }
             String os = Json.str(m, "prettyName");
             if (os != null) b.append(field("OS", os));
             b.append(field("State", Json.str(m, "state")));
@@ -74,19 +97,36 @@ final class Views {
             if (unit != null && cg != null) b.append(field("CGroup", cg));
             for (String p : Jmachinectl.list(m.get("processes"))) b.append(" ".repeat(18)).append(p).append('\n');
             c.out.print(b);
-            String log = Json.str(m, "logFile");
-            if (log != null) {
-                List<LogFile.Line> lines = LogFile.read(Path.of(log));
-                int k = c.o.lines >= 0 ? c.o.lines : 10;
-                if (!lines.isEmpty() && k > 0) {
-                    c.out.println();
-                    for (LogFile.Line l : lines.subList(Math.max(0, lines.size() - k), lines.size())) {
-                        c.out.println(Logs.format(l, n, c.o.output));
-                    }
-                }
-            }
+            printLog(c, n, m);
         }
         return rc;
+    }
+
+    /** The last lines of a managed machine's console log (-n), after a blank line, as systemctl status. */
+    private static void printLog(Jmachinectl c, String n, Map<String, Object> m) throws IOException {
+        String log = Json.str(m, "logFile");
+        if (log == null) return;
+        List<LogFile.Line> lines = LogFile.read(Path.of(log));
+        int k = c.o.lines >= 0 ? c.o.lines : 10;
+        if (!lines.isEmpty() && k > 0) {
+            c.out.println();
+            for (LogFile.Line l : lines.subList(Math.max(0, lines.size() - k), lines.size())) {
+                c.out.println(Logs.format(l, n, c.o.output));
+            }
+        }
+    }
+
+    /**
+     * A managed machine that does not run (jspawn@NAME.service activating or failed, which machinectl cannot
+     * show since machined knows only running machines), or null when jmachined knows no such machine.
+     */
+    private static Map<String, Object> unitState(Jmachinectl c, String n, MachineClient.CallException e) {
+        if (!e.error.endsWith("NoSuchMachine")) return null;
+        try {
+            return c.call("UnitState", "name", n);
+        } catch (IOException x) {
+            return null;
+        }
     }
 
     private static String field(String name, String value) {

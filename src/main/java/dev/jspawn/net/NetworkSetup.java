@@ -427,6 +427,61 @@ public final class NetworkSetup implements AutoCloseable {
         throw new IOException("No free IPv4 /" + length + " subnet left in 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16");
     }
 
+    /**
+     * Removes what containers that ended without their jspawn left in the network namespace {@code hostNsPath}
+     * (a daemon's own, after a machine it adopted ended): link records whose container is gone, zone bridges
+     * without a live member, nftables rules whose owner is gone. What the next networked start would do.
+     */
+    public static void removeStale(String hostNsPath) throws IOException {
+        NetworkSetup s = new NetworkSetup(System.err);
+        try {
+            s.hostNs = Syscalls.open(hostNsPath, Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+            s.host = Links.openIn(s.hostNs);
+            String netnsId = Files.readSymbolicLink(Path.of(hostNsPath)).toString();
+            try (NetState st = NetState.lock()) {
+                s.cleanStale(st, netnsId);
+            }
+            Nft.inNamespace(s.hostNs, () -> {
+                Nft.removeStale();
+                return null;
+            });
+        } finally {
+            s.close();
+        }
+    }
+
+    /**
+     * The DHCP server of a running booted container whose jspawn is gone (a daemon adopting a managed machine
+     * after a crash): serves the address recorded for its veth or zone link again, so that the guest's
+     * renewals are answered. {@code initPid} is the container's init (the record's owner), {@code monitorPid}
+     * names the host namespace. Returns null when jspawn addressed no link of it; closing stops the server.
+     */
+    public static AutoCloseable resumeDhcp(ContainerSpec spec, int monitorPid, int initPid, PrintStream err) throws IOException {
+        Network n = spec.network();
+        if (!spec.boot() || !n.veth() || n.bridge() != null) return null;
+        String hostVeth = IfNames.hostVeth(spec.machineName(), n.zone() != null);
+        Map<String, String> r;
+        try (NetState st = NetState.lock()) {
+            r = st.records().get("link-" + hostVeth);
+        }
+        if (r == null || !Integer.toString(initPid).equals(r.get("owner")) || !NetState.ownerAlive(r)) return null;
+        NetworkSetup s = new NetworkSetup(err);
+        try {
+            s.hostNs = Syscalls.open("/proc/" + monitorPid + "/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+            s.containerNs = Syscalls.open("/proc/" + initPid + "/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+            s.container = Links.openIn(s.containerNs);
+            Prefix subnet = Prefix.parse(r.get("subnet"));
+            boolean zone = r.containsKey("zone");
+            Served served = new Served(zone ? n.zone() : hostVeth, subnet, subnet.host(1), subnet.host(2),
+                    subnet.host(zone ? 254 : 14), Links.ipv4(r.get("address")), zone);
+            s.dhcp(served);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
     @Override
     public void close() {
         while (!undo.isEmpty()) {

@@ -61,14 +61,19 @@ class JmachinedTest {
             assertThat(Files.readString(Path.of("/proc/" + leader + "/cmdline"))).startsWith("sleep");
             assertThat(Files.readSymbolicLink(Path.of("/proc/" + leader + "/ns/pid")))
                     .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")));
+            // No private network: its addresses are the host's (machined reads the leader's namespace too),
+            // the first global IPv4 one in the list, with "…" for the others (at least host's link-local ones)
+            String hostFirst = Proc.of("ip", "-4", "-o", "addr", "show", "scope", "global").run().assertOk().stdout()
+                    .split("\n")[0].split("\\s+")[3].split("/")[0];
             Result list = d.ctl("list").assertOk();
             assertThat(list.stdout()).startsWith("MACHINE CLASS     SERVICE OS      VERSION ADDRESSES\n")
-                    .contains("\nfg1     container jspawn  busybox 1.35.0  -\n").endsWith("\n1 machines listed.\n");
-            assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("fg1     container jspawn  busybox 1.35.0  -\n");
+                    .contains("\nfg1     container jspawn  busybox 1.35.0  " + hostFirst).endsWith("\n1 machines listed.\n");
+            assertThat(d.ctl("list", "--no-legend").stdout()).startsWith("fg1     container jspawn  busybox 1.35.0  " + hostFirst);
             Result status = d.ctl("status", "fg1").assertOk();
             assertThat(status.stdout()).startsWith("fg1(").contains("          Leader: " + leader + " (sleep)\n",
                     "         Service: jspawn; class container\n", "            Root: " + tree + "\n",
-                    "              OS: BusyBox", "/machine.slice/machine-fg1.scope", "└─" + leader + " sleep 600");
+                    "         Address: " + hostFirst + "\n", "              OS: BusyBox", "/machine.slice/machine-fg1.scope",
+                    "└─" + leader + " sleep 600");
             assertThat(d.ctl("show", "fg1").stdout()).contains("Name=fg1\n", "Leader=" + leader + "\n",
                     "Class=container\n", "RootDirectory=" + tree + "\n", "State=running\n");
             assertThat(d.ctl("show", "-p", "Name,Class", "fg1").stdout()).isEqualTo("Name=fg1\nClass=container\n");
@@ -148,15 +153,52 @@ class JmachinedTest {
         d.ctl("start", "rp").assertOk();
         int leader = d.awaitLeader("rp", 0);
         for (int i = 0; i < 2; i++) { // killed: exit 137, a failure, restarted
+            awaitBoots("rp", i + 1); // the leader is registered before the go: let each start boot first
             d.ctl("kill", "--kill-whom=leader", "-s", "SIGKILL", "rp").assertOk();
             leader = d.awaitLeader("rp", leader);
         }
+        awaitBoots("rp", 3);
         d.ctl("kill", "--kill-whom=leader", "-s", "9", "rp").assertOk(); // the 4th start would exceed the burst of 3
         d.awaitGone("rp");
         TestDaemon.await(() -> read(d.logs.resolve("rp.log")).contains("Start request repeated too quickly"),
                 "no start-limit note in the log");
         assertThat(count(read(d.logs.resolve("rp.log")), "marker-42-boot")).isEqualTo(3);
         assertThat(TestDaemon.initsOf("rp")).isZero();
+        // status says why it does not run, as systemctl status of its unit; list shows running machines only
+        Result status = d.ctl("status", "-n", "1", "rp").assertOk();
+        assertThat(status.stdout()).startsWith("rp\n           State: failed (start-limit-hit)\n            Unit: jspawn@rp.service\n\n")
+                .contains("Start request repeated too quickly");
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+        expectError(d.ctl("show", "rp"), "No machine 'rp' known");
+        // start clears the failure, as systemctl start of a failed unit
+        d.ctl("start", "rp").assertOk();
+        d.awaitLeader("rp", 0);
+        assertThat(d.ctl("status", "rp").stdout()).contains("           State: running\n");
+        d.ctl("terminate", "rp").assertOk();
+        d.awaitGone("rp");
+        expectError(d.ctl("status", "rp"), "Could not get path to machine: No machine 'rp' known");
+    }
+
+    private void awaitBoots(String name, int n) throws Exception {
+        TestDaemon.await(() -> count(read(d.logs.resolve(name + ".log")), "marker-42-boot") >= n, name + " did not boot " + n + " times");
+    }
+
+    @Test
+    void statusSaysWhenAManagedMachineWaitsForItsRestart() throws Exception {
+        d.image("ar", BB_NSPAWN + "[X-Jspawn]\nRestart=always\nRestartSec=10min\n", BB_INIT);
+        d.start();
+        d.ctl("start", "ar").assertOk();
+        d.awaitLeader("ar", 0);
+        d.ctl("kill", "--kill-whom=leader", "-s", "KILL", "ar").assertOk();
+        TestDaemon.await(() -> d.ctl("status", "ar").stdout().startsWith("ar\n           State: activating (auto-restart)\n"
+                + "            Unit: jspawn@ar.service\n"), "no auto-restart state: " + d.ctl("status", "ar").stdout());
+        assertThat(d.ctl("list").stdout()).isEqualTo("No machines.\n");
+        assertThat(TestDaemon.initsOf("ar")).isZero();
+        // poweroff cancels the pending restart at once, and the machine is gone
+        d.ctl("poweroff", "ar").assertOk();
+        TestDaemon.await(() -> d.ctl("status", "ar").exitCode() == 1, "the restart was not cancelled");
+        expectError(d.ctl("status", "ar"), "No machine 'ar' known");
+        assertThat(TestDaemon.initsOf("ar")).isZero();
     }
 
     @Test
@@ -279,6 +321,120 @@ class JmachinedTest {
         assertThat(pidsMax("ev")).isEqualTo("77");
         d.ctl("terminate", "ev").assertOk();
         d.awaitGone("ev");
+    }
+
+    /**
+     * status shows the addresses inside the machine's network namespace as machinectl does (machined's
+     * GetAddresses: loopback excluded, IPv4 first, then by scope), list the first with "…"; the fast path
+     * (CtlServer in the daemon) and the JVM jmachinectl print the same. The oracle is busybox ip inside.
+     */
+    @Test
+    void statusAndListShowTheMachinesAddresses() throws Exception {
+        d.image("ad", BB_NSPAWN, "::sysinit:/bin/sh -c 'ip link set host0 up && ip addr add 192.0.2.10/24 dev host0"
+                + " && ip -6 addr add 2001:db8::10/64 dev host0 && echo addressed'", "::respawn:-/bin/sh");
+        d.start();
+        d.ctl("start", "ad").assertOk();
+        d.awaitLeader("ad", 0);
+        TestDaemon.await(() -> read(d.logs.resolve("ad.log")).contains("addressed"), "the machine did not set its addresses");
+        String[] linkLocal = {null};
+        TestDaemon.await(() -> (linkLocal[0] = linkLocal("ad")) != null, "host0 got no IPv6 link-local address");
+        String expected = "         Address: 192.0.2.10\n                  2001:db8::10\n                  " + linkLocal[0] + "\n";
+        Result fast = d.ctl("status", "ad").assertOk();
+        assertThat(fast.stdout()).contains("Root: " + d.images.resolve("ad") + "\n" + expected + "              OS: BusyBox");
+        Result jvm = d.withEnv(Proc.of(Jspawn.basedir().resolve("bin/jmachinectl").toString(), "status", "ad"))
+                .env("JSPAWN_NO_PLANNER", "1").timeout(Duration.ofSeconds(60)).run().assertOk();
+        assertThat(addressLines(jvm.stdout())).isEqualTo(addressLines(fast.stdout())).isEqualTo(expected);
+        // list: the first address and "…" (--max-addresses=1, machinectl's default), or all of them
+        assertThat(d.ctl("list", "--no-legend").stdout()).isEqualTo("ad      container jspawn  busybox 1.35.0  192.0.2.10…\n");
+        assertThat(d.ctl("list", "--no-legend", "--max-addresses=all").stdout()).isEqualTo(
+                "ad      container jspawn  busybox 1.35.0  192.0.2.10\n" + " ".repeat(42) + "2001:db8::10\n" + " ".repeat(42)
+                        + linkLocal[0] + "\n");
+        assertThat(d.ctl("list", "-o", "json").stdout()).contains("\"addresses\":[\"192.0.2.10\",\"2001:db8::10\",\""
+                + linkLocal[0] + "\"]");
+        expectError(d.ctl("list", "--max-addresses=0"), "Number of IPs cannot be negative or zero: 0");
+        // loopback (host scope) is never listed, even with a second address on lo
+        d.ctl("shell", "ad", "/sbin/ip", "addr", "add", "127.0.0.9/8", "dev", "lo").assertOk();
+        assertThat(addressLines(d.ctl("status", "ad").stdout())).isEqualTo(expected);
+        // no thread of the daemon stays in the machine's namespace (it would outlive the machine)
+        Path daemon = Path.of("/proc/" + d.daemon.pid());
+        try (var tasks = Files.list(daemon.resolve("task"))) {
+            for (Path t : tasks.toList()) {
+                Path ns;
+                try {
+                    ns = Files.readSymbolicLink(t.resolve("ns/net"));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue; // the thread ended meanwhile
+                }
+                assertThat(ns).as("netns of daemon thread " + t).isEqualTo(Files.readSymbolicLink(daemon.resolve("ns/net")));
+            }
+        }
+        d.ctl("terminate", "ad").assertOk();
+        d.awaitGone("ad");
+    }
+
+    /** host0's fe80:: address inside the machine, as busybox ip prints it, or null. */
+    private String linkLocal(String machine) {
+        Result r = d.ctl("shell", machine, "/sbin/ip", "-6", "-o", "addr", "show", "dev", "host0", "scope", "link");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet6 (fe80:[0-9a-f:]+)/64").matcher(r.stdout());
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** The "Address:" line of a status and its continuation lines. */
+    private static String addressLines(String status) {
+        StringBuilder b = new StringBuilder();
+        boolean in = false;
+        for (String l : status.split("\n")) {
+            if (l.startsWith("         Address: ")) in = true;
+            else if (in && !l.startsWith(" ".repeat(18))) break;
+            if (in) b.append(l).append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
+     * set-property CPUQuota=30% on a running machine with a busy loop is enforced by the kernel: over a
+     * window of ~3 s the scope's CPU time (the kernel's own accounting) is at most 40% of the wall time,
+     * where the loop alone would take 100% of a CPU, and the scheduler throttled the scope meanwhile.
+     * An upper bound with a throttle count, so a loaded machine cannot make it fail.
+     */
+    @Test
+    void setPropertyCpuQuotaIsEnforcedOnABusyLoop() throws Exception {
+        d.image("busy", BB_NSPAWN, "::once:/bin/sh -c 'echo spinning; while :; do :; done'", "::respawn:-/bin/sh");
+        d.start();
+        d.ctl("start", "busy").assertOk();
+        d.awaitLeader("busy", 0);
+        TestDaemon.await(() -> read(d.logs.resolve("busy.log")).contains("spinning"), "the busy loop did not start");
+        d.ctl("set-property", "--runtime", "busy", "CPUQuota=30%").assertOk();
+        long[] before = cpuAccounting("busy");
+        long t0 = System.nanoTime();
+        Thread.sleep(3000);
+        long[] after = cpuAccounting("busy");
+        long wall = System.nanoTime() - t0;
+        long used = after[0] - before[0];
+        assertThat(used).as("CPU time of the scope in %d ns of wall time", wall).isPositive().isLessThanOrEqualTo(wall * 40 / 100);
+        assertThat(after[1]).as("nr_throttled").isGreaterThan(before[1]);
+        d.ctl("terminate", "busy").assertOk();
+        d.awaitGone("busy");
+    }
+
+    /**
+     * {CPU time in ns, nr_throttled} of the machine's scope: cpuacct.usage and cpu.stat on cgroup v1,
+     * cpu.stat's usage_usec and nr_throttled on v2.
+     */
+    private static long[] cpuAccounting(String name) throws java.io.IOException {
+        String scope = "machine.slice/machine-" + name + ".scope";
+        Path v1 = Path.of("/sys/fs/cgroup/cpuacct", scope, "cpuacct.usage");
+        if (Files.exists(v1)) {
+            return new long[] {Long.parseLong(Files.readString(v1).strip()),
+                    stat(Path.of("/sys/fs/cgroup/cpu", scope, "cpu.stat"), "nr_throttled")};
+        }
+        Path v2 = Path.of("/sys/fs/cgroup", scope, "cpu.stat");
+        return new long[] {stat(v2, "usage_usec") * 1000, stat(v2, "nr_throttled")};
+    }
+
+    private static long stat(Path file, String key) throws java.io.IOException {
+        for (String l : Files.readAllLines(file)) if (l.startsWith(key + " ")) return Long.parseLong(l.substring(key.length() + 1).strip());
+        throw new AssertionError("no " + key + " in " + file);
     }
 
     /** pids.max of the machine's cgroup (cgroup v1 pids hierarchy, or the v2 payload/ cgroup). */

@@ -4,6 +4,7 @@ import dev.jspawn.testing.Fixtures;
 import dev.jspawn.testing.Jspawn;
 import dev.jspawn.testing.Proc;
 import dev.jspawn.testing.Result;
+import dev.jspawn.testing.TestNetns;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,10 +19,15 @@ import java.util.function.BooleanSupplier;
 /**
  * A private jmachined for a test: every path (API and planner sockets, registry state, image store,
  * logs, enabled list, .nspawn directory) below the test's temporary directory, so the real ones are
- * never touched. {@link #ctl} runs bin/jmachinectl against it.
+ * never touched, and the daemon in a network namespace of its own ({@link TestNetns}), so that the links
+ * and nftables rules of its managed machines (--network-veth by default, as systemd-nspawn@.service) are
+ * made there and never in the host's: the detached monitors it starts stay in that namespace across
+ * daemon restarts, and {@link #close} deletes it last. {@link #ctl} runs bin/jmachinectl against it
+ * (from the host's namespace: the sockets are files).
  */
 final class TestDaemon implements AutoCloseable {
     final Path dir, images, state, logs, nspawn, enabled, api, planner;
+    final TestNetns net;
     Proc.Running daemon;
 
     TestDaemon(Path tmp) throws IOException {
@@ -33,6 +39,7 @@ final class TestDaemon implements AutoCloseable {
         enabled = tmp.resolve("etc/machines.enabled");
         api = tmp.resolve("api.sock");
         planner = tmp.resolve("planner.sock");
+        net = TestNetns.create();
     }
 
     Map<String, String> env() {
@@ -56,7 +63,9 @@ final class TestDaemon implements AutoCloseable {
 
     TestDaemon start() throws Exception {
         Files.deleteIfExists(planner); // left by a killed daemon: wait for the new one's
-        daemon = withEnv(Proc.of(Jspawn.basedir().resolve("bin/jmachined").toString())).timeout(Duration.ofMinutes(30)).start();
+        List<String> cmd = new ArrayList<>(net.prefix()); // nsenter execs: the pid is the daemon's
+        cmd.add(Jspawn.basedir().resolve("bin/jmachined").toString());
+        daemon = withEnv(Proc.of(cmd)).timeout(Duration.ofMinutes(30)).start();
         await(() -> Files.exists(planner), "jmachined did not start: " + daemon.stderr());
         return this;
     }
@@ -74,6 +83,7 @@ final class TestDaemon implements AutoCloseable {
         long pid = daemon.pid();
         daemon.signal(15);
         await(() -> !Proc.running(pid), "jmachined " + pid + " did not exit");
+        System.err.println("jmachined's stderr:\n" + daemon.stderr());
         daemon = null;
     }
 
@@ -135,9 +145,17 @@ final class TestDaemon implements AutoCloseable {
         return n;
     }
 
-    /** Terminates every machine still listed, then stops the daemon. */
+    /** Terminates every machine still listed, then stops the daemon and deletes its network namespace. */
     @Override
     public void close() throws Exception {
+        try {
+            stopAll();
+        } finally {
+            net.close();
+        }
+    }
+
+    private void stopAll() throws Exception {
         if (daemon == null && Files.exists(api) && Files.exists(state)) start(); // restarted to clean up what a killed one left
         if (daemon != null) {
             for (String line : ctl("list", "--no-legend").stdout().split("\n")) {
