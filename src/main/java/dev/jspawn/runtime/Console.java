@@ -55,7 +55,9 @@ public final class Console {
         boolean stdinOpen = forwardInput;
         boolean masterOpen = master >= 0;
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(16384);
+            // Without a console only notification datagrams are read (at most PIPE_BUF, as nspawn's
+            // NOTIFY_BUFFER_MAX); a managed machine's run keeps this buffer for its whole life.
+            MemorySegment buf = a.allocate(master >= 0 ? 16384 : 4096);
             for (;;) {
                 if (resized && forwardInput) {
                     resized = false;

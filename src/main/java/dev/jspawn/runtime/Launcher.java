@@ -397,6 +397,9 @@ public final class Launcher {
                 if (!spec.notifyReady()) readiness.ready(); // ready once the payload runs, as nspawn
                 Console c = new Console(mode, master);
                 console = c;
+                // This thread now waits for the container's whole life (in jmachined: one per machine);
+                // the stack the start went through is given back (Stacks).
+                dev.jspawn.sys.Stacks.trimBelowCurrentFrame();
                 if (c.pump(stub.controlFd(), notify, readiness::message) == Console.End.ESCAPE) {
                     Syscalls.kill(initPid, 9);
                     if (!spec.quiet()) err.print("\r\nContainer " + spec.machineName() + " terminated by pressing ^] three times.\r\n");
