@@ -35,6 +35,19 @@ public final class Console {
         resized = true;
     }
 
+    /** How long the pump must have run before {@link #whenSettled}'s action runs. */
+    static final long SETTLED_MILLIS = 1000;
+    private Runnable settled;
+
+    /**
+     * Runs {@code action} once on the pumping thread when the container has run for {@link #SETTLED_MILLIS}
+     * (at the first quiet moment after that): work that only pays off for a container that stays, kept
+     * off the path of one that exits at once.
+     */
+    public void whenSettled(Runnable action) {
+        settled = action;
+    }
+
     /** Result of the pump: whether the user asked to kill the container with ^]^]^]. */
     public enum End { CONTROL_READABLE, ESCAPE }
 
@@ -58,6 +71,7 @@ public final class Console {
             // Without a console only notification datagrams are read (at most PIPE_BUF, as nspawn's
             // NOTIFY_BUFFER_MAX); a managed machine's run keeps this buffer for its whole life.
             MemorySegment buf = a.allocate(master >= 0 ? 16384 : 4096);
+            long started = System.nanoTime();
             for (;;) {
                 if (resized && forwardInput) {
                     resized = false;
@@ -67,7 +81,18 @@ public final class Console {
                 }
                 int[] fds = {control, stdinOpen ? 0 : -1, masterOpen && forwardOutput ? master : -1, notify};
                 short in = Syscalls.POLLIN;
-                short[] rev = Syscalls.poll(fds, new short[] {in, in, in, in}, forwardInput ? 200 : -1);
+                int timeout = forwardInput ? 200 : -1;
+                if (settled != null) {
+                    long left = SETTLED_MILLIS - (System.nanoTime() - started) / 1_000_000;
+                    if (left <= 0) {
+                        Runnable r = settled;
+                        settled = null;
+                        r.run();
+                        continue;
+                    }
+                    timeout = timeout < 0 ? (int) left : (int) Math.min(timeout, left);
+                }
+                short[] rev = Syscalls.poll(fds, new short[] {in, in, in, in}, timeout);
                 if (rev[2] != 0) {
                     long n = Syscalls.read(master, buf, buf.byteSize());
                     if (n > 0) Syscalls.writeFully(1, buf, n);
