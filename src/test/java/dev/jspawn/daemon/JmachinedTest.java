@@ -147,22 +147,23 @@ class JmachinedTest {
 
     @Test
     void restartPolicyRestartsUntilTheStartLimit() throws Exception {
-        d.image("rp", BB_NSPAWN + "[X-Jspawn]\nRestart=on-failure\nRestartSec=0\nStartLimitBurst=3\nStartLimitIntervalSec=5min\n",
+        // the case: the payload killed 10 times is restarted 10 times; then the start limit stops it
+        d.image("rp", BB_NSPAWN + "[X-Jspawn]\nRestart=on-failure\nRestartSec=0\nStartLimitBurst=11\nStartLimitIntervalSec=5min\n",
                 BB_INIT);
         d.start();
         d.ctl("start", "rp").assertOk();
         int leader = d.awaitLeader("rp", 0);
-        for (int i = 0; i < 2; i++) { // killed: exit 137, a failure, restarted
+        for (int i = 0; i < 10; i++) { // killed: exit 137, a failure, restarted
             awaitBoots("rp", i + 1); // the leader is registered before the go: let each start boot first
             d.ctl("kill", "--kill-whom=leader", "-s", "SIGKILL", "rp").assertOk();
             leader = d.awaitLeader("rp", leader);
         }
-        awaitBoots("rp", 3);
-        d.ctl("kill", "--kill-whom=leader", "-s", "9", "rp").assertOk(); // the 4th start would exceed the burst of 3
+        awaitBoots("rp", 11);
+        d.ctl("kill", "--kill-whom=leader", "-s", "9", "rp").assertOk(); // the 12th start would exceed the burst of 11
         d.awaitGone("rp");
         TestDaemon.await(() -> read(d.logs.resolve("rp.log")).contains("Start request repeated too quickly"),
                 "no start-limit note in the log");
-        assertThat(count(read(d.logs.resolve("rp.log")), "marker-42-boot")).isEqualTo(3);
+        assertThat(count(read(d.logs.resolve("rp.log")), "marker-42-boot")).isEqualTo(11);
         assertThat(TestDaemon.initsOf("rp")).isZero();
         // status says why it does not run, as systemctl status of its unit; list shows running machines only
         Result status = d.ctl("status", "-n", "1", "rp").assertOk();
