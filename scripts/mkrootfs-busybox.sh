@@ -12,7 +12,7 @@
 # Idempotent: DIR/.jspawn-rootfs-stamp records the format, the busybox version and checksum and the
 # probe's checksum; when it matches nothing is done. Otherwise the tree is built in DIR.tmp and
 # renamed into place, so DIR is never seen half-built. Concurrent runs are serialized by flock on
-# DIR.lock.
+# .#NAME.lck beside DIR.
 # Needs: root to install busybox-static with apt-get when /bin/busybox is missing (a tree can be
 # built as any user when it is there; files then belong to that user).
 set -euo pipefail
@@ -48,7 +48,10 @@ stamp_text() {
 want=$(stamp_text)
 
 mkdir -p "$(dirname "$DIR")"
-exec 9>"$DIR.lock"
+# the lock is a hidden file beside the tree (.#NAME.lck, as nspawn names its own): a tree built in
+# /var/lib/machines must not bring a stray NAME.lock into the image list
+exec 9>"$(dirname "$DIR")/.#$(basename "$DIR").lck"
+rm -f "$DIR.lock" # left by earlier versions
 command -v flock >/dev/null && flock 9
 
 if [ -f "$DIR/.jspawn-rootfs-stamp" ] && [ "$(cat "$DIR/.jspawn-rootfs-stamp")" = "$want" ]; then

@@ -17,7 +17,7 @@
 # stamp differs (FORMAT, suite or package list changed). FORCE=1 rebuilds it anyway.
 # Idempotent: when DIR/.jspawn-rootfs-stamp matches, nothing is done. DIR is built in DIR.tmp and
 # renamed into place, so it is never seen half-built; concurrent runs are serialized by flock on
-# DIR.lock (and on CACHE.lock for the tarball). Owners, modes, xattrs (file capabilities, e.g.
+# .#NAME.lck beside DIR (and on CACHE.lock for the tarball). Owners, modes, xattrs (file capabilities, e.g.
 # ping's) are kept: tar --numeric-owner --xattrs --xattrs-include='*' -p.
 # debootstrap mounts proc, sys (and dev/pts) inside its target while it runs: an EXIT trap
 # unmounts everything under the build directory, also when debootstrap fails or is interrupted.
@@ -68,7 +68,10 @@ want=$(printf 'format=%s\nsuite=%s\ninclude=%s\nrootpw_sha256=%s\n' "$FORMAT" "$
     "$(printf '%s' "$ROOTPW" | sha256sum | cut -d' ' -f1)")
 
 mkdir -p "$(dirname "$DIR")" "$(dirname "$CACHE")"
-exec 9>"$DIR.lock"
+# the lock is a hidden file beside the tree (.#NAME.lck, as nspawn names its own): a tree built in
+# /var/lib/machines must not bring a stray NAME.lock into the image list
+exec 9>"$(dirname "$DIR")/.#$(basename "$DIR").lck"
+rm -f "$DIR.lock" # left by earlier versions
 flock 9
 if [ -z "${FORCE:-}" ] && [ -f "$DIR/$STAMP" ] && [ "$(cat "$DIR/$STAMP")" = "$want" ]; then
     exit 0

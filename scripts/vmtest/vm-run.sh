@@ -112,7 +112,7 @@ build_image() {
         echo "vm-run: $CACHE missing, building it with mkrootfs-debian.sh" >&2
         local tmp=$D/debian-tree.$$
         CACHE=$CACHE "$REPO/scripts/mkrootfs-debian.sh" "$tmp" >&2 || die "mkrootfs-debian.sh failed"
-        rm -rf "$tmp" "$tmp.lock"
+        rm -rf "$tmp" "$D/.#debian-tree.$$.lck"
     fi
     echo "vm-run: building the guest image (kernel $V) in $D/image ..." >&2
     S=$D/build/rootfs; rm -rf "$D/build"; mkdir -p "$S"
