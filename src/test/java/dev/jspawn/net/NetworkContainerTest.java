@@ -106,7 +106,8 @@ class NetworkContainerTest {
                     "ip -o -4 addr show host0", "ip route",
                     "gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p')",
                     "ping -c1 -W5 $gw >/dev/null && echo ping-ok",
-                    "echo hello-from-container | nc -w5 $gw 7777 && echo tcp-ok")).run();
+                    // the listener may not listen yet: a refused connection does not use it up, so retry
+                    "for i in $(seq 50); do echo hello-from-container | nc -w5 $gw 7777 && echo tcp-ok && break; sleep 0.1; done")).run();
             r.assertOk();
             String addr = group(r.stdout(), "inet (10\\.[0-9.]+|172\\.[0-9.]+|192\\.168\\.[0-9.]+)/28");
             String gw = group(r.stdout(), "default via ([0-9.]+) dev host0");
