@@ -101,7 +101,9 @@ class NetworkContainerTest {
     @Test
     void vethGetsAnAddressADefaultRouteAndReachesTheHostSide() throws Exception {
         // a TCP listener on the host side, in the test's host namespace
-        try (Proc.Running listener = Proc.of(concat(ns.prefix(), "busybox", "nc", "-l", "-p", "7777")).start()) {
+        // stdin stays an open pipe: with /dev/null busybox nc may see its EOF and quit before it reads
+        // the connection (seen once: "tcp-ok" in the container, nothing printed by the listener)
+        try (Proc.Running listener = Proc.of(concat(ns.prefix(), "busybox", "nc", "-l", "-p", "7777")).stdinPipe().start()) {
             Result r = container("vt", List.of("-n"), String.join("; ",
                     "ip -o -4 addr show host0", "ip route",
                     "gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p')",
