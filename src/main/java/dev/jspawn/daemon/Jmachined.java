@@ -413,13 +413,8 @@ public final class Jmachined implements MachineApi.Handler {
     static List<String> processTree(int leader) {
         Map<Long, List<Long>> kids = new TreeMap<>();
         for (long pid : allPids()) {
-            try {
-                String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-                long ppid = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
-                kids.computeIfAbsent(ppid, k -> new ArrayList<>()).add(pid);
-            } catch (IOException | RuntimeException ignored) {
-                // gone meanwhile
-            }
+            int ppid = dev.jspawn.sys.ProcStat.parent(pid);
+            if (ppid > 0) kids.computeIfAbsent((long) ppid, k -> new ArrayList<>()).add(pid); // else gone meanwhile
         }
         List<String> out = new ArrayList<>();
         draw(out, kids, List.of((long) leader), "");

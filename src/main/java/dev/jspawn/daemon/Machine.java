@@ -24,13 +24,8 @@ public record Machine(String name, String cls, String service, int leader, long 
 
     /** The leader's start time in clock ticks since boot (/proc/PID/stat field 22), or -1 if it is gone. */
     public static long startTime(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(f[19]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        String[] f = dev.jspawn.sys.ProcStat.fields(pid); // a zombie leader still counts until reaped
+        return f == null || f.length < 20 ? -1 : Long.parseLong(f[19]);
     }
 
     /** Whether the leader is still the process that was registered. */

@@ -427,12 +427,7 @@ final class Supervisor {
 
     /** The parent of a process (the monitor of a container's init), or 0. */
     static int parent(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
+        return dev.jspawn.sys.ProcStat.parent(pid);
     }
 
     private static byte[] le(int v) {

@@ -88,14 +88,7 @@ final class NetState implements AutoCloseable {
 
     /** The start time of a process (field 22 of /proc/PID/stat), or -1 when it does not exist (or is a zombie). */
     static long startTime(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-            if (f[0].equals("Z") || f[0].equals("X")) return -1; // exited, not yet reaped: gone all the same
-            return Long.parseLong(f[19]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return dev.jspawn.sys.ProcStat.startTime(pid); // a zombie (exited, not yet reaped) is gone all the same
     }
 
     /** Whether the record's owner (pid + start time) still runs. */

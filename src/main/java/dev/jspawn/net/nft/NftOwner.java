@@ -1,8 +1,6 @@
 package dev.jspawn.net.nft;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -51,13 +49,6 @@ public record NftOwner(String machine, long pid, long startTime) {
 
     /** Field 22 of /proc/PID/stat (clock ticks after boot), or -1 if there is no such process (or only its zombie). */
     static long startTime(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-            if (f[0].equals("Z") || f[0].equals("X")) return -1; // exited, not yet reaped: gone all the same
-            return Long.parseLong(f[19]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return dev.jspawn.sys.ProcStat.startTime(pid);
     }
 }
